@@ -1,0 +1,33 @@
+"""Every notebook follows the course conventions: numbered name, Colab badge and setup on this repo."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from utils.config import REPO_ROOT, REPO_SLUG
+
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+
+
+def source(path: Path) -> list[str]:
+    return ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"]]
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path: Path) -> None:
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    cells = source(path)
+    assert cells[0].startswith("# "), "first cell: the title"
+    badge = f"https://colab.research.google.com/github/{REPO_SLUG}/blob/main/notebooks/{path.name}"
+    assert badge in cells[0], "the Colab badge must open this very notebook"
+    setup = next(c for c in cells if "google.colab" in c)
+    assert f'SLUG = "{REPO_SLUG}"' in setup
+    text = path.read_text()
+    assert not re.search(r'"/(tmp|root|home|work|opt)/', text), "no absolute paths of a machine"
+    assert '"output_type": "error"' not in text, "committed with an error in its outputs"

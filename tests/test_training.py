@@ -1,0 +1,79 @@
+import pytest
+import torch
+from torch import nn
+
+from utils import config, data, training
+
+
+def separable_data(n: int = 64) -> data.LabelledImages:
+    """Two classes told apart by the sign of the first pixel."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 1, 2, 2, generator=g) - 0.5
+    return data.LabelledImages(x, (x[:, 0, 0, 0] > 0).long(), ["neg", "pos"])
+
+
+def make_trainer(patience=None) -> training.Trainer:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    return training.Trainer(model, torch.optim.SGD(model.parameters(), lr=0.5), nn.CrossEntropyLoss(), 2,
+                            patience=patience)
+
+
+def test_classification_metrics_known_values() -> None:
+    pred, target = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 1])
+    m = training.classification_metrics(pred, target, num_classes=2)
+    assert m["acc"] == pytest.approx(0.75)
+    assert m["precision"] == pytest.approx((1 / 2 + 2 / 2) / 2)
+    assert m["recall"] == pytest.approx((1 / 1 + 2 / 3) / 2)
+
+
+def test_trainer_learns_and_logs_every_epoch() -> None:
+    ds = separable_data()
+    trainer = make_trainer()
+    history = trainer.fit(ds.loader(16, shuffle=True), ds.loader(64), epochs=5)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]
+    assert {"train_loss", "val_acc", "val_precision", "val_recall"} <= set(history[0])
+    assert history[-1]["val_acc"] > 0.9 and not trainer.model.training
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    ds = separable_data()
+    noise = data.LabelledImages(ds.x, 1 - ds.y, ds.classes)  # validation labels flipped: val loss rises
+    trainer = make_trainer(patience=2)
+    history = trainer.fit(ds.loader(16, shuffle=True), noise.loader(64), epochs=30)
+    assert len(history) < 30
+    best = min(history, key=lambda row: row["val_loss"])
+    restored = trainer.run_epoch(noise.loader(64), train=False)
+    assert restored["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_checkpoint_cache_hits_and_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    ds, calls = separable_data(), []
+
+    def run(config_: dict) -> tuple[nn.Module, training.History]:
+        trainer = make_trainer()
+
+        def train():
+            calls.append(config_)
+            return trainer.fit(ds.loader(16), ds.loader(64), epochs=1)
+
+        return trainer.model, training.train_or_load("toy", trainer.model, config_, train)
+
+    first_model, first = run({"lr": 0.5})
+    again_model, again = run({"lr": 0.5})
+    assert len(calls) == 1 and again == first  # hit: loaded, not retrained
+    for a, b in zip(first_model.parameters(), again_model.parameters()):
+        assert torch.equal(a, b)
+    run({"lr": 0.1})
+    assert len(calls) == 2  # changed hyper-parameters retrain
+    monkeypatch.setenv("XAI_QUICK", "1")
+    run({"lr": 0.5})
+    assert len(calls) == 3  # a changed mode retrains
+    assert len(list(config.output_dir("checkpoints").glob("toy-*.pt"))) == 3
+
+
+def test_predict_batches_in_eval_mode() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.9), nn.Linear(4, 2)).train()
+    x = torch.rand(10, 1, 2, 2)
+    out = training.predict(model, x, batch_size=3)
+    assert out.shape == (10, 2) and torch.equal(out, training.predict(model, x))  # dropout off

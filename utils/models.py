@@ -1,0 +1,51 @@
+"""The sources' architectures that more than one notebook uses."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+XAVIER_BIAS = 0.01  # the SHAP article initialises every conv bias to 0.01
+
+
+class CifarConvNet(nn.Module):
+    """The CIFAR-10 ConvNet of the Paperspace SHAP article, written for SHAP's DeepExplainer.
+
+    Seven convolutions: 3→8→8 (max-pool) →32→32 (max-pool) →128→128 (max-pool), each 3×3 with
+    padding 1 and followed by ReLU then BatchNorm; a 1×1 convolution to 10 channels, AvgPool2d(3)
+    and softmax. The article calls ``F.relu``/``F.softmax`` in ``forward``; here every
+    nonlinearity is its own module (one ``nn.ReLU`` per use) because DeepExplainer only sees
+    modules. Parameter names match the article's, so the same weights load into both.
+
+    Input (N, 3, 32, 32) in [0, 1]; output (N, 10) class probabilities.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        widths = [3, 8, 8, 32, 32, 128, 128]
+        for i, (c_in, c_out) in enumerate(zip(widths, widths[1:]), start=1):
+            setattr(self, f"conv{i}", nn.Conv2d(c_in, c_out, 3, padding=1))
+            setattr(self, f"relu{i}", nn.ReLU())
+            setattr(self, f"batchnorm{i}", nn.BatchNorm2d(c_out))
+        self.pool2, self.pool4, self.pool6 = nn.MaxPool2d(2), nn.MaxPool2d(2), nn.MaxPool2d(2)
+        self.conv7 = nn.Conv2d(128, 10, 1)
+        self.pool7 = nn.AvgPool2d(3)
+        self.softmax = nn.Softmax(dim=1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.constant_(m.bias, XAVIER_BIAS)
+
+    def block(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``i``: conv → ReLU → BatchNorm, then the max-pool after layers 2, 4 and 6."""
+        x = getattr(self, f"batchnorm{i}")(getattr(self, f"relu{i}")(getattr(self, f"conv{i}")(x)))
+        return getattr(self, f"pool{i}")(x) if i % 2 == 0 else x
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The pre-softmax scores (N, 10)."""
+        for i in range(1, 7):
+            x = self.block(i, x)
+        return self.pool7(self.conv7(x)).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.softmax(self.logits(x))
