@@ -1,3 +1,4 @@
+import hashlib
 import pickle
 import urllib.error
 import urllib.request
@@ -96,3 +97,34 @@ def test_check_image_batch() -> None:
 def test_unknown_data_file_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="images/catdog.jpg"):
         data.data_file("images/nope.jpg")
+
+
+def test_punk_attributes_are_split_from_the_combined_file_and_verified(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    header, rows = "id, type, accessories", [f"{i}, Human, Earring" for i in range(10_000)]
+    combined = tmp_path / "combined.csv"
+    combined.write_text("\r\n".join([header, *rows]) + "\r\n")  # line endings as a server may send them
+    expected = {f"{i}-{i + 999}.csv": "\n".join([header, *rows[i:i + 1000]]) + "\n" for i in range(0, 10_000, 1000)}
+    monkeypatch.setattr(data, "PUNK_CSV_URL", combined.as_uri())
+    monkeypatch.setattr(data, "PUNK_CSV_SHA256", {name: hashlib.sha256(text.encode()).hexdigest()
+                                                  for name, text in expected.items()})
+    parts = data._punk_attribute_files(tmp_path / "original")
+    assert [p.read_text() for p in parts] == list(expected.values())
+    assert not (tmp_path / "original" / "cryptopunks.csv").exists()
+
+
+def test_punk_attributes_that_do_not_match_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    combined = tmp_path / "combined.csv"
+    combined.write_text("id\n" + "\n".join(map(str, range(10_000))) + "\n")
+    monkeypatch.setattr(data, "PUNK_CSV_URL", combined.as_uri())
+    with pytest.raises(ValueError, match="no longer splits"):
+        data._punk_attribute_files(tmp_path / "original")
+
+
+def test_mnist_offline_names_the_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(*args, **kwargs):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(data.datasets, "MNIST", type("MNIST", (), {"__new__": offline, "mirrors": ["https://m/"]}))
+    with pytest.raises(download.DataUnavailableError, match=r"MNIST.raw[\s\S]*https://m/"):
+        data.load_mnist()

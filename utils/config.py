@@ -62,9 +62,11 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the current folder when that is shorter, for messages and printouts."""
-    relative = os.path.relpath(path)
-    return relative if len(relative) < len(str(path)) else str(path)
+    """``path`` relative to the current folder, for messages and printouts that travel between machines."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
 
 
 def describe_setup() -> str:

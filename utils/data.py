@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, TensorDataset
+from torchvision import datasets
 
 from .config import data_root, display_path
-from .download import ensure_extracted, ensure_file
+from .download import DataUnavailableError, download, ensure_extracted, ensure_file
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # published on the CIFAR-10 page
@@ -20,6 +23,9 @@ CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # published on the CIFAR-10 pa
 
 # Single files under the data root: relative path -> (pinned download URL, sha256).
 FILES = {
+    "cryptopunks/punks.png": (  # the sha256 is the image hash stored in the CryptoPunks contract
+        "https://raw.githubusercontent.com/larvalabs/cryptopunks/master/punks.png",
+        "ac39af4793119ee46bbff351d8cb6b5f23da60222126add4268e261199a2921b"),
     "images/catdog.jpg": (  # the photo of the DigitalOcean CAM/NBDT tutorial (MIT)
         "https://raw.githubusercontent.com/alvinwan/visualizing-neural-networks/"
         "af3e6abea10c286647133d4516b5cbd5c3349c8d/assets/catdog.jpg",
@@ -83,6 +89,73 @@ def load_cifar10(train: bool = True, root: Path | None = None) -> LabelledImages
     labels = np.concatenate([b[b"labels"] for b in batches])
     classes = [name.decode() for name in _unpickle(folder / "batches.meta")[b"label_names"]]
     return LabelledImages(torch.from_numpy(pixels).float() / 255, torch.from_numpy(labels).long(), classes)
+
+
+def load_mnist(train: bool = True, root: Path | None = None) -> LabelledImages:
+    """MNIST (LeCun et al. 1998) through ``torchvision.datasets.MNIST`` under the data root.
+
+    torchvision downloads and checks the raw files when ``MNIST/raw`` lacks them. Returns images
+    (N, 1, 28, 28) in [0, 1], as ``transforms.ToTensor()`` gives them.
+    """
+    root = root or data_root()
+    try:
+        mnist = datasets.MNIST(root, train=train, download=True)
+    except RuntimeError as err:  # torchvision's "Error downloading ..." after trying every mirror
+        raise DataUnavailableError(root / "MNIST" / "raw", datasets.MNIST.mirrors[0], str(err)) from None
+    return LabelledImages(mnist.data.unsqueeze(1).float() / 255, mnist.targets.long(), [str(d) for d in range(10)])
+
+
+PUNK_SIZE = 24  # pixels per side of one punk in the 100 x 100 sprite sheet
+# The walkthrough's per-range attribute files (original/0-999.csv ...) are gone upstream; this pinned
+# commit's combined file holds the same rows. It is split into the walkthrough's files, and each part
+# is checked against the sha256 of the original file.
+PUNK_CSV_URL = ("https://raw.githubusercontent.com/cryptopunksnotdead/punks.attributes/"
+                "a354a542cf19badcb1dbc1652af6428cf2f371c2/original/cryptopunks.csv")
+PUNK_CSV_SHA256 = {
+    "0-999.csv": "3127ca09e2596fecfe0e21d995fe836ef4859c794be5cbe583ac1e958532f6bb",
+    "1000-1999.csv": "80d9bd979feff8d00f24718391d4499c2d229c95debc7d7105ebc96ec815e28f",
+    "2000-2999.csv": "e484ab3396f87368bcfac05b078e5b85d72c8f3c798ffaa264ae1382084d4db6",
+    "3000-3999.csv": "06fcfca8d2495caa6ec0f0e2c9bb208250d5f892c85af81e7161133ccca52718",
+    "4000-4999.csv": "07fd2cad0c4f2dcf1ed77ae975abd44dedae181692347bc316f9a4fc4f2c5b4e",
+    "5000-5999.csv": "00c88e7af2081e9f81f13889fd2f55278aded4062ba815e59dc9adae451599df",
+    "6000-6999.csv": "453c3819fcedf763d6e9768682ffd7392ce49e68df553436e7ec5872f72a7f75",
+    "7000-7999.csv": "aa644e7308a2f6c236da9fad45396306a72642a7bd76d557c06a85847244c73c",
+    "8000-8999.csv": "9bc1705dcbdfc4c579240cb88c01414299fb1bb7ecdcf29c0663ecefc88f8f6c",
+    "9000-9999.csv": "2b70122d7c7838331e896751b8719f73f6c40512055db89482196dc41e42df90",
+}
+
+
+def _punk_attribute_files(folder: Path) -> list[Path]:
+    """The ten ``original/<from>-<to>.csv`` files, split from the pinned combined file if missing."""
+    parts = [folder / name for name in PUNK_CSV_SHA256]
+    if all(p.exists() for p in parts):
+        return parts
+    combined = download(PUNK_CSV_URL, folder / "cryptopunks.csv", checksum=None)  # verified per part below
+    header, *rows = combined.read_text().splitlines()
+    for i, part in enumerate(parts):
+        text = "\n".join([header, *rows[1000 * i:1000 * (i + 1)]]) + "\n"
+        if hashlib.sha256(text.encode()).hexdigest() != PUNK_CSV_SHA256[part.name]:
+            raise ValueError(f"{PUNK_CSV_URL} no longer splits into the original {part.name}: "
+                             "copy the original/*.csv files into the data root by hand.")
+        part.write_text(text)
+    combined.unlink()
+    return parts
+
+
+def load_cryptopunks() -> tuple[torch.Tensor, pd.DataFrame]:
+    """The 10,000 CryptoPunks as images (10000, 3, 24, 24) in [0, 1] and their attribute table.
+
+    Images come from the 2400×2400 sprite sheet ``cryptopunks/punks.png`` (punk id = 100·row + col);
+    the transparent background becomes black (alpha is dropped). The table has the walkthrough's
+    columns, with their leading spaces (``' accessories'``), sorted by ``id``.
+    """
+    with Image.open(data_file("cryptopunks/punks.png")) as sheet:
+        rgb = np.asarray(sheet.convert("RGBA"))[..., :3]
+    n = rgb.shape[0] // PUNK_SIZE
+    punks = rgb.reshape(n, PUNK_SIZE, n, PUNK_SIZE, 3).transpose(0, 2, 4, 1, 3).reshape(n * n, 3, PUNK_SIZE, PUNK_SIZE)
+    files = _punk_attribute_files(data_root() / "cryptopunks" / "original")
+    table = pd.concat([pd.read_csv(f) for f in files]).sort_values("id").reset_index(drop=True)
+    return torch.from_numpy(punks.copy()).float() / 255, table
 
 
 def load_image(path: Path | str, size: int | tuple[int, int] | None = None) -> torch.Tensor:

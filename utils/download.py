@@ -37,11 +37,12 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def download(url: str, dest: Path, *, checksum: str, algorithm: str = "sha256") -> Path:
+def download(url: str, dest: Path, *, checksum: str | None, algorithm: str = "sha256") -> Path:
     """Download ``url`` to ``dest`` (atomically, via a ``.part`` file) and verify its checksum.
 
-    Raises :class:`DataUnavailableError` when the network cannot be reached, and ``ValueError``
-    when the downloaded bytes do not match ``checksum``.
+    ``checksum=None`` only where the caller verifies what it derives from the file. Raises
+    :class:`DataUnavailableError` when the network cannot be reached, and ``ValueError`` when the
+    downloaded bytes do not match ``checksum``.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -56,7 +57,7 @@ def download(url: str, dest: Path, *, checksum: str, algorithm: str = "sha256") 
         part.unlink(missing_ok=True)
         raise DataUnavailableError(dest, url, f"{type(err).__name__}: {getattr(err, 'reason', err)}") from None
     actual = file_digest(part, algorithm)
-    if actual != checksum:
+    if checksum is not None and actual != checksum:
         part.unlink()
         raise ValueError(f"{url} downloaded with {algorithm} {actual}, expected {checksum}: "
                          "the file changed upstream or the transfer broke; try again.")

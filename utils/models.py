@@ -49,3 +49,24 @@ class CifarConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.softmax(self.logits(x))
+
+
+class PunkNet(nn.Module):
+    """The CryptoPunks "has an earring" classifier of the occlusion walkthrough (LeNet-style).
+
+    conv 3→6 (5×5), max-pool 2, conv 6→16 (5×5), max-pool 2, fully connected 144→64→32→1 with ReLUs,
+    and a sigmoid. Input (N, 3, 24, 24) in [0, 1]; output (N, 1), the probability of an earring.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 6, 5), nn.Conv2d(6, 16, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16 * 3 * 3, 64), nn.Linear(64, 32), nn.Linear(32, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(torch.relu(self.conv1(x)))
+        x = self.pool(torch.relu(self.conv2(x)))
+        x = torch.relu(self.fc1(x.flatten(1)))
+        x = torch.relu(self.fc2(x))
+        return torch.sigmoid(self.fc3(x))
