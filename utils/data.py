@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,12 @@ FILES = {
     "cryptopunks/punks.png": (  # the sha256 is the image hash stored in the CryptoPunks contract
         "https://raw.githubusercontent.com/larvalabs/cryptopunks/master/punks.png",
         "ac39af4793119ee46bbff351d8cb6b5f23da60222126add4268e261199a2921b"),
+    "images/both.png": (  # the dog-and-cat photo of the Grad-CAM examples (jacobgil/pytorch-grad-cam, MIT)
+        "https://raw.githubusercontent.com/jacobgil/pytorch-grad-cam/master/examples/both.png",
+        "8d30785a513e22a2f574c839c7e1751db943d0b5399347e7bb37736f6c5a95c2"),
+    "images/imagenet_class_index.json": (  # Keras' ImageNet index: {"0": ["n01440764", "tench"], ...}
+        "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+        "a1e7a966a1f601d39e4b43e119b3e7dd4a2ad3ea08cf69847cbaf021013767bc"),
     "images/catdog.jpg": (  # the photo of the DigitalOcean CAM/NBDT tutorial (MIT)
         "https://raw.githubusercontent.com/alvinwan/visualizing-neural-networks/"
         "af3e6abea10c286647133d4516b5cbd5c3349c8d/assets/catdog.jpg",
@@ -39,6 +46,12 @@ def data_file(relative: str) -> Path:
         raise KeyError(f"{relative!r} is not a known data file; known: {', '.join(sorted(FILES))}.")
     url, sha256 = FILES[relative]
     return ensure_file(data_root() / relative, url, checksum=sha256)
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names in the standard order (``"tabby"``, ``"Persian_cat"``, ...)."""
+    index = json.loads(data_file("images/imagenet_class_index.json").read_text())
+    return [index[str(i)][1] for i in range(len(index))]
 
 
 @dataclass

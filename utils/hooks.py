@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
@@ -31,3 +33,31 @@ def restored_hooks(model: nn.Module) -> Iterator[nn.Module]:
                     del registered[key]
             for attribute in set(vars(m)) - attributes:
                 delattr(m, attribute)
+
+
+@dataclass
+class Captured:
+    """What :func:`captured` recorded: the layer's last output (N, ...) and, if asked, its gradient."""
+
+    output: torch.Tensor | None = None
+    gradient: torch.Tensor | None = None
+
+
+@contextmanager
+def captured(layer: nn.Module, gradient: bool = False) -> Iterator[Captured]:
+    """Record ``layer``'s forward output (and the gradient flowing into it) inside the block.
+
+    The hook is removed on leaving the block, also after an error.
+    """
+    record = Captured()
+
+    def keep(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        record.output = output
+        if gradient:
+            output.register_hook(lambda grad: setattr(record, "gradient", grad))
+
+    handle = layer.register_forward_hook(keep)
+    try:
+        yield record
+    finally:
+        handle.remove()
