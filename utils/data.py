@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +170,30 @@ def load_cryptopunks() -> tuple[torch.Tensor, pd.DataFrame]:
     files = _punk_attribute_files(data_root() / "cryptopunks" / "original")
     table = pd.concat([pd.read_csv(f) for f in files]).sort_values("id").reset_index(drop=True)
     return torch.from_numpy(punks.copy()).float() / 255, table
+
+
+MONKEYS_DIR = "10-monkey-species"
+MONKEYS_HOWTO = ("Download the Kaggle data set 'slothkong/10-monkey-species' (a free Kaggle account is needed: "
+                 "kaggle datasets download -d slothkong/10-monkey-species) and unzip it so that {folder} holds "
+                 "training/, validation/ and monkey_labels.txt.")
+
+
+def load_monkeys(split: str, transform: Callable | None = None) -> datasets.ImageFolder:
+    """Kaggle's "10 Monkey Species" (``split`` = ``"training"`` or ``"validation"``) as an ``ImageFolder``.
+
+    Classes are the folders ``n0`` … ``n9``; ``.classes`` is replaced by the common names from
+    ``monkey_labels.txt``. Kaggle needs an account, so nothing is downloaded: a missing folder raises
+    an error that says how to get it.
+    """
+    folder = data_root() / MONKEYS_DIR
+    if not (folder / split).is_dir() or not (folder / "monkey_labels.txt").exists():
+        raise FileNotFoundError(f"Missing: {display_path(folder / split)}. " + MONKEYS_HOWTO.format(
+            folder=display_path(folder)))
+    images = datasets.ImageFolder(folder / split, transform=transform)
+    labels = pd.read_csv(folder / "monkey_labels.txt", skipinitialspace=True)
+    names = dict(zip(labels.iloc[:, 0].str.strip(), labels.iloc[:, 2].str.strip()))
+    images.classes = [names[c] for c in images.classes]
+    return images
 
 
 def load_image(path: Path | str, size: int | tuple[int, int] | None = None) -> torch.Tensor:

@@ -70,3 +70,29 @@ def deep_shap(model: nn.Module, background: torch.Tensor, x: torch.Tensor,
     if values.ndim == 4:  # a single output: shap drops the last axis
         values = values[..., None]
     return ShapExplanation(values, np.atleast_1d(explainer.expected_value), outputs.reshape(len(x), -1))
+
+
+def gradient_shap_layer(model: nn.Module, layer: nn.Module, background: torch.Tensor, x: torch.Tensor, *,
+                        ranked_outputs: int = 2, nsamples: int = 200, local_smoothing: float = 0.0,
+                        batch_size: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values of ``model``'s top outputs for the *input of* ``layer``, by GradientExplainer.
+
+    Expected gradients (Erion et al. 2021) as implemented in ``shap.GradientExplainer((model, layer),
+    background)``. ``ranked_outputs`` is always passed: without it every class is explained.
+
+    Args:
+        background: (B, C, H, W) images; small, since every sample runs the whole model.
+        x: (N, C, H, W) images to explain.
+        local_smoothing: std of the noise SHAP adds to each explained image (SmoothGrad-like).
+
+    Returns:
+        values (N, C', h, w, ranked_outputs) for the layer's input (its channels and spatial size,
+        not the image's), and indexes (N, ranked_outputs) of the explained classes, best first.
+    """
+    model.eval()
+    with restored_hooks(model):
+        explainer = shap.GradientExplainer((model, layer), background.to(DEVICE), batch_size=batch_size,
+                                           local_smoothing=local_smoothing)
+        values, indexes = explainer.shap_values(x.to(DEVICE), ranked_outputs=ranked_outputs, nsamples=nsamples,
+                                                rseed=seed)
+    return np.asarray(values), np.asarray(indexes.cpu() if hasattr(indexes, "cpu") else indexes)

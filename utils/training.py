@@ -46,6 +46,21 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.T
     return torch.cat([model(x[i:i + batch_size].to(DEVICE)).cpu() for i in range(0, len(x), batch_size)])
 
 
+@torch.no_grad()
+def extract_features(backbone: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a frozen ``backbone`` once over ``loader``: features (N, ...) and labels (N,), on the CPU.
+
+    Training a new head on these is exact as long as the images are not augmented (each epoch would
+    otherwise see other pixels) and the backbone stays frozen and in eval mode.
+    """
+    backbone.eval()
+    features, labels = [], []
+    for x, y in tqdm(loader, desc="backbone features"):
+        features.append(backbone(x.to(DEVICE)).cpu())
+        labels.append(y)
+    return torch.cat(features), torch.cat(labels)
+
+
 @dataclass
 class Trainer:
     """Trains ``model`` with ``optimizer`` on ``loss_fn``, logging loss, accuracy, precision and recall.
