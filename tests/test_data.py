@@ -128,3 +128,8 @@ def test_mnist_offline_names_the_folder(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(data.datasets, "MNIST", type("MNIST", (), {"__new__": offline, "mirrors": ["https://m/"]}))
     with pytest.raises(download.DataUnavailableError, match=r"MNIST.raw[\s\S]*https://m/"):
         data.load_mnist()
+
+
+def test_missing_monkeys_say_how_to_get_them() -> None:
+    with pytest.raises(FileNotFoundError, match="Kaggle"):
+        data.load_monkeys("training")

@@ -1,0 +1,57 @@
+import pytest
+import torch
+from torch import nn
+
+from utils import cam
+
+
+class GapNet(nn.Module):
+    """conv → ReLU → global average pool → linear: the architecture CAM was defined for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).mean((2, 3)))
+
+
+def test_cam_mean_plus_bias_is_the_logit() -> None:
+    net, x = GapNet().eval(), torch.rand(3, 3, 6, 5)
+    maps = cam.CAM(net, net.features, net.fc)(x, [0, 2, 3])
+    assert maps.shape == (3, 6, 5)
+    logits = net(x)
+    torch.testing.assert_close(maps.mean((1, 2)) + net.fc.bias.detach()[[0, 2, 3]],
+                               logits[[0, 1, 2], [0, 2, 3]].detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_gradcam_of_a_gap_net_is_the_positive_part_of_cam_scaled() -> None:
+    net, x = GapNet().eval(), torch.rand(2, 3, 6, 5)
+    cam_maps = cam.CAM(net, net.features, net.fc)(x, [1, 1])
+    grad_maps = cam.GradCAM(net, net.features)(x, [1, 1])
+    # d logit / d feature = w / (h·w): Grad-CAM's weights are CAM's divided by the number of cells
+    torch.testing.assert_close(grad_maps, cam_maps.clamp(min=0) / 30, atol=1e-6, rtol=1e-5)
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+def test_gradcam_reaches_features_of_a_frozen_network() -> None:
+    net = GapNet().eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    assert cam.GradCAM(net, net.features)(torch.rand(1, 3, 4, 4), [0]).shape == (1, 4, 4)
+
+
+def test_upsample_and_normalize() -> None:
+    maps = torch.tensor([[[0.0, 2.0], [4.0, 8.0]]])
+    assert cam.upsample(maps, (8, 8)).shape == (1, 8, 8)
+    norm = cam.normalize01(maps)
+    assert norm.min() == 0 and norm.max() == 1
+    assert cam.normalize01(torch.ones(1, 2, 2)).eq(0).all()
+
+
+def test_base_cam_needs_channel_weights() -> None:
+    net = GapNet()
+    with pytest.raises(NotImplementedError):
+        cam.BaseCAM(net, net.features)(torch.rand(1, 3, 4, 4), [0])
