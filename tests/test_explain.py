@@ -62,3 +62,13 @@ def test_cifar_convnet_is_additive_under_deep_shap() -> None:
     assert e.values.shape == (2, 3, 32, 32, 10)
     assert e.additivity_error() < 1e-4
     np.testing.assert_allclose(e.outputs.sum(1), 1, atol=1e-5)
+
+
+def test_net_and_gross_separate_sum_from_loudness() -> None:
+    values = np.zeros((1, 1, 1, 2, 2))
+    values[0, 0, 0, :, 0] = [3.0, -3.0]  # loud, cancels
+    values[0, 0, 0, :, 1] = [0.5, 0.5]
+    e = explain.ShapExplanation(values, np.zeros(2), np.zeros((1, 2)))
+    net, gross = e.net_and_gross()
+    np.testing.assert_allclose(net, [[0.0, 1.0]])
+    np.testing.assert_allclose(gross, [[6.0, 1.0]])

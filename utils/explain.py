@@ -35,6 +35,12 @@ class ShapExplanation:
         """(N, K): sum of the SHAP values plus the base value, SHAP's reconstruction of each output."""
         return self.values.reshape(*self.values.shape[:1], -1, self.values.shape[-1]).sum(1) + self.base_values
 
+    def net_and_gross(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) sums of the values (what they add up to) and of their absolute values (how loud a
+        column of ``image_plot`` looks); a loud column with a small net sum is mostly cancellation."""
+        flat = self.values.reshape(len(self.values), -1, self.values.shape[-1])
+        return flat.sum(1), np.abs(flat).sum(1)
+
     def additivity_error(self) -> float:
         """Largest |sum of SHAP values + base value − model output| over images and outputs."""
         return float(np.abs(self.totals() - self.outputs).max())
