@@ -34,6 +34,21 @@ FILES = {
     "images/imagenet_class_index.json": (  # Keras' ImageNet index: {"0": ["n01440764", "tench"], ...}
         "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
         "a1e7a966a1f601d39e4b43e119b3e7dd4a2ad3ea08cf69847cbaf021013767bc"),
+    "nbdt/wnids/CIFAR10.txt": (  # WordNet ids of the CIFAR-10 classes (alvinwan/neural-backed-decision-trees, MIT)
+        "https://raw.githubusercontent.com/alvinwan/neural-backed-decision-trees/master/nbdt/wnids/CIFAR10.txt",
+        "e6d40c2306f2b03fc6729de2e342b4d71581e09e36b7b9c42923d72092f1d5e6"),
+    "nbdt/hierarchies/CIFAR10/graph-wordnet.json": (
+        "https://raw.githubusercontent.com/alvinwan/neural-backed-decision-trees/"
+        "6bcff6dc5474f44be2d86dc1625740cb648b78c5/nbdt/hierarchies/CIFAR10/graph-wordnet.json",
+        "746e93348060068dbcbb803d9a74ae20a0cf847e5e93ca2165b5a03b75156ac0"),
+    "nbdt/hierarchies/CIFAR10/graph-induced-ResNet18.json": (
+        "https://raw.githubusercontent.com/alvinwan/neural-backed-decision-trees/"
+        "e3032b809b922cd63129911a5c7202edd11af241/nbdt/hierarchies/CIFAR10/graph-induced-ResNet18.json",
+        "3149aca429c499ff83016756d4671d524f915de328c8f625f3dfc2b63731d782"),
+    "nbdt/hierarchies/CIFAR10/graph-induced-wrn28_10_cifar10.json": (
+        "https://raw.githubusercontent.com/alvinwan/neural-backed-decision-trees/"
+        "b4e030edbe89fae35eed7f5f33a94de7591b7e50/nbdt/hierarchies/CIFAR10/graph-induced-wrn28_10_cifar10.json",
+        "4744199fe5d4a4ae7f8a1ee65bceea4ff1cf40adcaf3cdb5ecdb7d78bbc00ea4"),
     "images/catdog.jpg": (  # the photo of the DigitalOcean CAM/NBDT tutorial (MIT)
         "https://raw.githubusercontent.com/alvinwan/visualizing-neural-networks/"
         "af3e6abea10c286647133d4516b5cbd5c3349c8d/assets/catdog.jpg",

@@ -70,3 +70,58 @@ class PunkNet(nn.Module):
         x = torch.relu(self.fc1(x.flatten(1)))
         x = torch.relu(self.fc2(x))
         return torch.sigmoid(self.fc3(x))
+
+
+class _ShortcutA(nn.Module):
+    """Option-A shortcut of He et al.'s CIFAR ResNets: subsample by 2 and zero-pad the new channels."""
+
+    def __init__(self, extra_channels: int) -> None:
+        super().__init__()
+        self.pad = extra_channels // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = _ShortcutA(c_out - c_in) if stride != 1 or c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """He et al. 2016's CIFAR-10 ResNet (6n+2 layers, 16/32/64 channels, option-A shortcuts), with the
+    parameter names of akamaster/pytorch_resnet_cifar10 so its pretrained weights load.
+
+    Input (N, 3, 32, 32) normalised with ImageNet's mean and std; output (N, 10) logits.
+    """
+
+    def __init__(self, depth: int = 20, num_classes: int = 10) -> None:
+        super().__init__()
+        if (depth - 2) % 6:
+            raise ValueError(f"A CIFAR ResNet has 6n+2 layers (20, 32, 44, 56, ...), not {depth}.")
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        widths = [16, 16, 32, 64]
+        for i in range(1, 4):
+            blocks = [_BasicBlock(widths[i - 1] if b == 0 else widths[i], widths[i], 2 if b == 0 and i > 1 else 1)
+                      for b in range(n)]
+            setattr(self, f"layer{i}", nn.Sequential(*blocks))
+        self.linear = nn.Linear(64, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate features (N, 64): the average-pooled output of the last block."""
+        x = torch.relu(self.bn1(self.conv1(x)))
+        return self.layer3(self.layer2(self.layer1(x))).mean((2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.features(x))
