@@ -38,12 +38,13 @@ def occlusion_masks(height: int, width: int, window: tuple[int, int], stride: tu
 
 @torch.no_grad()
 def occluded_outputs(model: nn.Module, image: torch.Tensor, *, target: int = 0, window: tuple[int, int] = (1, 1),
-                     stride: tuple[int, int] = (1, 1), baseline: float = 0.0,
+                     stride: tuple[int, int] = (1, 1), baseline: float | torch.Tensor = 0.0,
                      batch_size: int = BATCH_SIZE) -> torch.Tensor:
     """The model's output ``target`` with the window at each position set to ``baseline`` (all channels).
 
     Args:
         image: (C, H, W) one image.
+        baseline: a value, or a (C, H, W) image (a blurred copy, say) whose pixels replace the window's.
         target: which output column to read (0 for a single sigmoid output).
         window, stride: (height, width) of the occluding patch and of its steps.
 
@@ -59,6 +60,7 @@ def occluded_outputs(model: nn.Module, image: torch.Tensor, *, target: int = 0, 
     # only the others go through the network (on a punk, the black background and outlines).
     changes_input = (masks & (image != baseline).any(0)).flatten(1).any(1)
     image = image.to(DEVICE)
+    baseline = baseline.to(DEVICE) if isinstance(baseline, torch.Tensor) else baseline
     result = model(image[None])[0, target].expand(len(masks)).clone()
     active = masks[changes_input].to(DEVICE)
     if len(active):
@@ -70,7 +72,7 @@ def occluded_outputs(model: nn.Module, image: torch.Tensor, *, target: int = 0, 
 @torch.no_grad()
 def occlusion_attribution(model: nn.Module, image: torch.Tensor, *, target: int = 0,
                           window: tuple[int, int] = (1, 1), stride: tuple[int, int] = (1, 1),
-                          baseline: float = 0.0, batch_size: int = BATCH_SIZE) -> torch.Tensor:
+                          baseline: float | torch.Tensor = 0.0, batch_size: int = BATCH_SIZE) -> torch.Tensor:
     """Per-pixel occlusion attribution (H, W): the output's drop when a window covering the pixel is
     occluded, averaged over the windows that cover it (the convention of Captum's ``Occlusion``).
     """

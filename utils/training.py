@@ -13,7 +13,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .config import DEVICE, is_quick, output_dir
+from .config import DEVICE, is_quick, output_dir, seed_everything
+from .data import LabelledImages
+from .models import CifarConvNet
 
 History = list[dict[str, float]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -149,3 +151,19 @@ def train_or_load(name: str, model: nn.Module, config: dict, train: Callable[[],
         print(f"trained and cached: {path.name}")
     model.to(DEVICE).eval()
     return history
+
+
+def train_cifar_convnet(train_set: LabelledImages, val_set: LabelledImages, epochs: int, lr: float = 1e-3,
+                        batch_size: int = 64) -> tuple[CifarConvNet, History]:
+    """The SHAP article's CIFAR-10 ConvNet trained as the article does, or loaded from the cache.
+
+    Adam, batches of 64, ``CrossEntropyLoss`` applied to the network's softmax output (the article's
+    double softmax, kept on purpose), seeded. Notebooks 01 and 07 share the cached model.
+    """
+    hparams = {"lr": lr, "batch_size": batch_size, "epochs": epochs, "n_train": len(train_set)}
+    seed_everything(0)
+    model = CifarConvNet().to(DEVICE)
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=lr), nn.CrossEntropyLoss(), num_classes=10)
+    history = train_or_load("cifar10_convnet", model, hparams, lambda: trainer.fit(
+        train_set.loader(batch_size, shuffle=True), val_set.loader(500), epochs))
+    return model, history
