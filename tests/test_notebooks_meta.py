@@ -28,6 +28,8 @@ def test_notebook_conventions(path: Path) -> None:
     assert badge in cells[0], "the Colab badge must open this very notebook"
     setup = next(c for c in cells if "google.colab" in c)
     assert f'SLUG = "{REPO_SLUG}"' in setup
+    kernel = json.loads(path.read_text())["metadata"].get("kernelspec", {})
+    assert kernel.get("name") == "python3", "a python3 kernelspec, so Jupyter and Colab open it without asking"
     text = path.read_text()
     assert not re.search(r'"/(tmp|root|home|work|opt)/', text), "no absolute paths of a machine"
     assert '"output_type": "error"' not in text, "committed with an error in its outputs"

@@ -22,6 +22,7 @@ from .hooks import restored_hooks
 
 Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 IG_STEPS = 128  # Integrated Gradients' integration steps for the maps (notebook 07 measures the error)
+IG_BATCH = 256  # interpolated images per forward/backward pass: bounds memory whatever the steps
 
 
 def saliency(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -31,7 +32,8 @@ def saliency(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Integrated Gradients from a black image (Sundararajan et al. 2017), via Captum."""
-    attr = IntegratedGradients(model).attribute(x.to(DEVICE), target=targets.tolist(), n_steps=IG_STEPS)
+    attr = IntegratedGradients(model).attribute(x.to(DEVICE), target=targets.tolist(), n_steps=IG_STEPS,
+                                                internal_batch_size=IG_BATCH)
     return attr.sum(1).detach().cpu()
 
 
@@ -39,7 +41,7 @@ def integrated_gradients_delta(model: nn.Module, x: torch.Tensor, targets: torch
                                n_steps: int = IG_STEPS) -> torch.Tensor:
     """(N,) completeness gap of Integrated Gradients with ``n_steps``: Σ attribution − (f(x) − f(black))."""
     _, delta = IntegratedGradients(model).attribute(x.to(DEVICE), target=targets.tolist(), n_steps=n_steps,
-                                                    return_convergence_delta=True)
+                                                    internal_batch_size=IG_BATCH, return_convergence_delta=True)
     return delta.detach().cpu()
 
 
