@@ -45,24 +45,43 @@ def integrated_gradients_delta(model: nn.Module, x: torch.Tensor, targets: torch
     return delta.detach().cpu()
 
 
+class _Column(nn.Module):
+    """Output column ``k`` of ``model`` as a one-output model: SHAP then explains only that class."""
+
+    def __init__(self, model: nn.Module, k: int) -> None:
+        super().__init__()
+        self.model, self.k = model, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[:, self.k:self.k + 1]
+
+
+def _per_target(explain_one: Callable[[nn.Module, torch.Tensor], np.ndarray]) -> Method:
+    """A method that runs ``explain_one(one-output model, images)`` once per distinct target, so that
+    each image costs one explained output instead of all K, and sums the values over channels."""
+    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        maps = torch.empty(len(x), *x.shape[-2:])
+        for k in targets.unique().tolist():
+            rows = (targets == k).nonzero()[:, 0]
+            values = np.asarray(explain_one(_Column(model, k), x[rows])).reshape(len(rows), *x.shape[1:])
+            maps[rows] = torch.from_numpy(values).float().sum(1)
+        return maps
+    return method
+
+
 def deep_shap_maps(background: torch.Tensor) -> Method:
     """DeepExplainer with the given background (see :func:`utils.explain.deep_shap`)."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        values = deep_shap(model, background, x, check_additivity=False).values  # (N, C, H, W, K)
-        return torch.from_numpy(values[np.arange(len(x)), ..., targets.numpy()].sum(1)).float()
-    return method
+    return _per_target(lambda column, x: deep_shap(column, background, x, check_additivity=False).values)
 
 
 def gradient_shap_maps(background: torch.Tensor, nsamples: int = 64) -> Method:
     """SHAP's GradientExplainer (expected gradients) on the input pixels."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        model.eval()
-        with restored_hooks(model):
-            explainer = shap.GradientExplainer(model, background.to(DEVICE))
-            values = np.stack([explainer.shap_values(x[i:i + 1].to(DEVICE), nsamples=nsamples, rseed=0)[0, ..., int(t)]
-                               for i, t in enumerate(targets)])
-        return torch.from_numpy(values.sum(1)).float()
-    return method
+    def explain_one(column: nn.Module, x: torch.Tensor) -> np.ndarray:
+        column.eval()
+        with restored_hooks(column):
+            explainer = shap.GradientExplainer(column, background.to(DEVICE))
+            return explainer.shap_values(x.to(DEVICE), nsamples=nsamples, rseed=0)
+    return _per_target(explain_one)
 
 
 def occlusion_maps(window: int = 4, stride: int = 2, blur: bool = False) -> Method:

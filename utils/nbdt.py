@@ -135,14 +135,32 @@ class SoftTree:
 
     def hard_predict(self, features: torch.Tensor) -> torch.Tensor:
         """(N,) hard inference: from the root, always take the most probable child."""
-        return torch.tensor([self.path(f[None], greedy=True)[-1][0].leaves[0] for f in features])
+        prediction = torch.empty(len(features), dtype=torch.long)
+
+        def descend(node: Node, here: torch.Tensor) -> None:
+            if not node.children:
+                prediction[here.cpu()] = node.leaves[0]
+                return
+            choice = self.child_probs(node, features[here]).argmax(1)
+            for i, child in enumerate(node.children):
+                descend(child, here[choice == i])
+
+        descend(self.root, torch.arange(len(features), device=features.device))
+        return prediction
+
+    def child_index(self, node: Node) -> torch.Tensor:
+        """(K,) for each class, the index of ``node``'s child it lies under (-1 if not below ``node``)."""
+        index = torch.full((self.num_classes,), -1, dtype=torch.long)
+        for i, child in enumerate(node.children):
+            index[list(child.leaves)] = i
+        return index
 
     def path(self, feature: torch.Tensor, leaf: int | None = None, greedy: bool = False) -> list[tuple[Node, float]]:
         """(node chosen, probability) from the root down to ``leaf`` (or greedily when ``greedy``)."""
         node, steps = self.root, []
         while node.children:
             probs = self.child_probs(node, feature)[0]
-            i = int(probs.argmax()) if greedy else next(i for i, c in enumerate(node.children) if leaf in c.leaves)
+            i = int(probs.argmax()) if greedy else int(self.child_index(node)[leaf])
             node = node.children[i]
             steps.append((node, float(probs[i])))
         return steps
@@ -158,11 +176,10 @@ class SoftTree:
         """For each inner node: of the samples whose true class lies below it, how many pick the right child."""
         result = {}
         for node in self.root.inner_nodes():
-            below = torch.isin(labels, torch.tensor(node.leaves, device=labels.device))
+            right = self.child_index(node).to(labels.device)[labels]
+            below = right >= 0
             chosen = self.child_probs(node, features[below]).argmax(1)
-            right = torch.tensor([next(i for i, c in enumerate(node.children) if int(y) in c.leaves)
-                                  for y in labels[below]], device=labels.device)
-            result[f"{node.name} {sorted(node.leaves)}"] = (chosen == right).float().mean().item()
+            result[f"{node.name} {sorted(node.leaves)}"] = (chosen == right[below]).float().mean().item()
         return result
 
 
@@ -196,20 +213,17 @@ def draw(root: Node, highlight: list[Node] = (), ax=None):
 
     ax = ax or plt.subplots(figsize=(10, 4))[1]
     x_of: dict[int, float] = {}
+    leaves_placed = iter(range(len(root.leaves)))
 
-    def place(node: Node, depth: int) -> tuple[float, int]:
-        if not node.children:
-            x_of[id(node)] = len([k for k in x_of if k != id(node)])
-        else:
-            for child in node.children:
-                place(child, depth + 1)
-            x_of[id(node)] = float(np.mean([x_of[id(c)] for c in node.children]))
-        return x_of[id(node)], depth
+    def place(node: Node) -> float:  # leaves evenly spaced left to right, parents above their children's middle
+        x_of[id(node)] = (float(np.mean([place(c) for c in node.children])) if node.children
+                          else float(next(leaves_placed)))
+        return x_of[id(node)]
 
     def height(node: Node) -> int:
         return 1 + max(map(height, node.children)) if node.children else 0
 
-    place(root, 0)
+    place(root)
     top = height(root)
 
     def plot(node: Node, depth: int) -> None:

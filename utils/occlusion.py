@@ -36,6 +36,28 @@ def occlusion_masks(height: int, width: int, window: tuple[int, int], stride: tu
     return rows[:, None, :, None] & cols[None, :, None, :]
 
 
+def _occlude(model: nn.Module, image: torch.Tensor, target: int, window: tuple[int, int], stride: tuple[int, int],
+             baseline: float | torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(original output, outputs (nH, nW) with each window occluded, window masks (nH, nW, H, W)), on the CPU."""
+    _check_window(image, window, stride)
+    model.eval()
+    grid = occlusion_masks(*image.shape[1:], window, stride)
+    masks = grid.flatten(0, 1)
+    # A window whose pixels already equal the baseline leaves the input, and so the output, unchanged:
+    # only the others go through the network (on a punk, the black background and outlines).
+    base_cpu = baseline.cpu() if isinstance(baseline, torch.Tensor) else baseline
+    changes_input = (masks & (image.cpu() != base_cpu).any(0)).flatten(1).any(1)
+    image = image.to(DEVICE)
+    baseline = baseline.to(DEVICE) if isinstance(baseline, torch.Tensor) else baseline
+    original = model(image[None])[0, target]
+    result = original.expand(len(masks)).clone()
+    active = masks[changes_input].to(DEVICE)
+    if len(active):
+        result[changes_input.to(DEVICE)] = torch.cat(
+            [model(torch.where(chunk[:, None], baseline, image))[:, target] for chunk in active.split(batch_size)])
+    return original.cpu(), result.reshape(grid.shape[:2]).cpu(), grid
+
+
 @torch.no_grad()
 def occluded_outputs(model: nn.Module, image: torch.Tensor, *, target: int = 0, window: tuple[int, int] = (1, 1),
                      stride: tuple[int, int] = (1, 1), baseline: float | torch.Tensor = 0.0,
@@ -44,29 +66,15 @@ def occluded_outputs(model: nn.Module, image: torch.Tensor, *, target: int = 0, 
 
     Args:
         image: (C, H, W) one image.
-        baseline: a value, or a (C, H, W) image (a blurred copy, say) whose pixels replace the window's.
         target: which output column to read (0 for a single sigmoid output).
         window, stride: (height, width) of the occluding patch and of its steps.
+        baseline: a value, or a (C, H, W) image (a blurred copy, say) whose pixels replace the window's.
 
     Returns:
         (nH, nW): the output with the window at each position; with a 1×1 window and stride 1, an
         (H, W) map of "the probability when this pixel is hidden", the walkthrough's map.
     """
-    _check_window(image, window, stride)
-    model.eval()
-    grid = occlusion_masks(*image.shape[1:], window, stride)
-    masks = grid.flatten(0, 1)
-    # A window whose pixels already equal the baseline leaves the input, and so the output, unchanged:
-    # only the others go through the network (on a punk, the black background and outlines).
-    changes_input = (masks & (image != baseline).any(0)).flatten(1).any(1)
-    image = image.to(DEVICE)
-    baseline = baseline.to(DEVICE) if isinstance(baseline, torch.Tensor) else baseline
-    result = model(image[None])[0, target].expand(len(masks)).clone()
-    active = masks[changes_input].to(DEVICE)
-    if len(active):
-        result[changes_input.to(DEVICE)] = torch.cat(
-            [model(torch.where(chunk[:, None], baseline, image))[:, target] for chunk in active.split(batch_size)])
-    return result.reshape(grid.shape[:2]).cpu()
+    return _occlude(model, image, target, window, stride, baseline, batch_size)[1]
 
 
 @torch.no_grad()
@@ -76,11 +84,9 @@ def occlusion_attribution(model: nn.Module, image: torch.Tensor, *, target: int 
     """Per-pixel occlusion attribution (H, W): the output's drop when a window covering the pixel is
     occluded, averaged over the windows that cover it (the convention of Captum's ``Occlusion``).
     """
-    original = model.eval()(image[None].to(DEVICE))[0, target].cpu()
-    drops = original - occluded_outputs(model, image, target=target, window=window, stride=stride,
-                                        baseline=baseline, batch_size=batch_size)
-    masks = occlusion_masks(*image.shape[1:], window, stride).float()
-    total = (drops[:, :, None, None] * masks).sum((0, 1))
+    original, outputs, grid = _occlude(model, image, target, window, stride, baseline, batch_size)
+    masks = grid.float()
+    total = ((original - outputs)[:, :, None, None] * masks).sum((0, 1))
     return total / masks.sum((0, 1)).clamp(min=1)
 
 
