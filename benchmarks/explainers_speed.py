@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from utils import attribution, config, data, training
+from utils import config, recipes
 from utils.config import REPO_ROOT
 
 N_IMAGES = 8
@@ -31,17 +31,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    train_full, val_full = data.load_cifar10(train=True), data.load_cifar10(train=False)
-    model, _ = training.train_cifar_convnet(train_full.subset(config.by_mode(quick=5_000, full=None)),
-                                            val_full.subset(config.by_mode(quick=2_000, full=None)),
-                                            epochs=config.by_mode(quick=4, full=15))
-    images = val_full.x[-200:][:N_IMAGES]
-    background = val_full.x[:config.by_mode(quick=50, full=200)]
+    setup = recipes.cifar_convnet_setup()
+    train_set, val_set = recipes.cifar_convnet_data(setup)
+    model, _ = recipes.train_cifar_convnet(train_set, val_set, setup)
+    images = recipes.cifar_explained_images(val_set, N_IMAGES)
     with torch.no_grad():
-        targets = model(images.to(config.DEVICE)).argmax(1).cpu()
+        targets = model(images.to(config.device_of(model))).argmax(1).cpu()
 
     rows = []
-    for name, method in attribution.standard_methods(background).items():
+    for name, method in recipes.cifar_attribution_methods(recipes.cifar_background(val_set, setup)).items():
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()
@@ -53,7 +51,7 @@ def main() -> None:
 
     mode = "quick" if config.is_quick() else "full"
     out = REPO_ROOT / "benchmarks" / "results" / f"explainers-{mode}"
-    header = (f"device {config.DEVICE}, {torch.get_num_threads()} torch threads, {N_IMAGES} images, "
+    header = (f"device {config.device_of(model)}, {torch.get_num_threads()} torch threads, {N_IMAGES} images, "
               f"median of {args.repeats} runs, {mode} settings")
     with open(out.with_suffix(".csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))

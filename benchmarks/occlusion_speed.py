@@ -3,8 +3,8 @@ batched ``occluded_outputs``, and Captum's ``Occlusion``. Prints medians, ratios
 difference between the three maps.
 
 Run from the repository root:  python -m benchmarks.occlusion_speed [--repeats 20]
-Uses the trained earring model of notebook 03 from the checkpoint cache when it is there (run the
-notebook first), else a seeded untrained PunkNet: the timings do not depend on the weights.
+Uses notebook 03's earring model through its recipe (``utils.recipes.train_punk_net``): loaded from
+the checkpoint cache when the notebook ran, else trained first (about a minute).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from captum.attr import Occlusion
 
-from utils import config, data, models, occlusion
+from utils import config, data, occlusion, recipes
 
 PUNK_ID = 3053  # the test punk notebook 03 explains (its most confident "earring")
 
@@ -33,32 +33,23 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def load_model() -> tuple[torch.nn.Module, str]:
-    model = models.PunkNet().to(config.DEVICE).eval()
-    cached = sorted(config.output_dir("checkpoints").glob("punk_net-*.pt"))
-    if cached:
-        model.load_state_dict(torch.load(cached[-1], map_location=config.DEVICE, weights_only=True)["state_dict"])
-        return model, f"trained ({cached[-1].name})"
-    config.seed_everything(0)
-    return model, "untrained (no checkpoint: run notebook 03 first for the trained one)"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
-    model, which = load_model()
-    punks, _ = data.load_cryptopunks()
-    punk = punks[PUNK_ID]
+    train_set, test_set = recipes.earring_data()
+    model, _ = recipes.train_punk_net(train_set, test_set)  # notebook 03's model, from the cache if it ran
+    punk = data.load_cryptopunks()[0][PUNK_ID]
+    device = config.device_of(model)
     captum = Occlusion(model)
     batch = occlusion.BATCH_SIZE
 
     with torch.no_grad():
-        original = model(punk[None].to(config.DEVICE))[0, 0].cpu()
+        original = model(punk[None].to(device))[0, 0].cpu()
 
     def captum_map() -> torch.Tensor:  # Captum reports the drop, original - occluded
-        drop = captum.attribute(punk[None].to(config.DEVICE), sliding_window_shapes=(3, 1, 1), strides=(3, 1, 1),
+        drop = captum.attribute(punk[None].to(device), sliding_window_shapes=(3, 1, 1), strides=(3, 1, 1),
                                 baselines=0.0, target=0, perturbations_per_eval=batch)[0, 0].cpu()
         return original - drop
 
@@ -71,7 +62,7 @@ def main() -> None:
     maps = {name: run().detach() for name, run in runs.items()}
     seconds = {name: median_seconds(run, args.repeats) for name, run in runs.items()}
 
-    print(f"device {config.DEVICE}, torch threads {torch.get_num_threads()}, model {which}, punk #{PUNK_ID}, "
+    print(f"device {device}, torch threads {torch.get_num_threads()}, trained model, punk #{PUNK_ID}, "
           f"median of {args.repeats} runs")
     print("| method | seconds | vs loop | max abs diff to loop |\n|---|---|---|---|")
     for name, s in seconds.items():

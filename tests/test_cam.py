@@ -51,7 +51,27 @@ def test_upsample_and_normalize() -> None:
     assert cam.normalize01(torch.ones(1, 2, 2)).eq(0).all()
 
 
-def test_base_cam_needs_channel_weights() -> None:
+class UniformCAM(cam.BaseCAM):
+    """Every channel weighs 1: the base class must then return the sum of the feature maps."""
+
+    def channel_weights(self, features, gradients, targets):
+        return torch.ones(features.shape[:2])
+
+
+def test_base_cam_weights_the_hooked_features_and_leaves_no_hook() -> None:
+    net = GapNet().eval()
+    x = torch.rand(2, 3, 4, 4)
+    maps = UniformCAM(net, net.features)(x, [0, 1])
+    torch.testing.assert_close(maps, net.features(x).sum(1))
+    assert not net.features._forward_hooks
+
+
+@pytest.mark.parametrize(("x", "targets", "message"), [
+    (torch.rand(3, 4, 4), [0], r"image\[None\]"),
+    (torch.rand(2, 3, 4, 4), [0, 4], "not an output"),
+    (torch.rand(2, 3, 4, 4), [0, 1, 2], "one target per image"),
+])
+def test_bad_input_says_what_to_pass(x, targets, message) -> None:
     net = GapNet()
-    with pytest.raises(NotImplementedError):
-        cam.BaseCAM(net, net.features)(torch.rand(1, 3, 4, 4), [0])
+    with pytest.raises(ValueError, match=message):
+        cam.CAM(net, net.features, net.fc)(x, targets)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils import config, models, nbdt, pretrained
+from utils import nbdt
 
 CLASSES = ["a0", "a1", "b0", "b1", "b2"]
 
@@ -65,16 +65,3 @@ def test_tree_supervision_lowers_the_loss() -> None:
     labels = torch.arange(5).repeat(20)
     losses = nbdt.finetune_with_tree_supervision(linear, root, features, labels, epochs=5, lr=0.05)
     assert losses[-1] < losses[0]
-
-
-def test_cifar_resnet_loads_the_upstream_format() -> None:
-    torch.manual_seed(0)
-    state = {f"module.{k}": v for k, v in models.CifarResNet(20).state_dict().items()
-             if not k.endswith("num_batches_tracked")}
-    path = config.data_root() / pretrained.CIFAR_RESNET20[0]
-    path.parent.mkdir(parents=True)
-    torch.save({"state_dict": state, "best_prec1": 91.7}, path)
-    model = pretrained.load_cifar_resnet20()
-    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
-    with pytest.raises(ValueError, match="6n\\+2"):
-        models.CifarResNet(21)

@@ -3,7 +3,7 @@ import torch
 from captum.attr import Occlusion
 from torch import nn
 
-from utils import models, occlusion
+from utils import faithfulness, models, occlusion
 
 
 def linear_model(channels: int = 2, size: int = 4) -> nn.Module:
@@ -66,3 +66,13 @@ def test_masks_cover_each_window() -> None:
 def test_bad_input_says_what_to_change(image, window, stride, message) -> None:
     with pytest.raises(ValueError, match=message):
         occlusion.occluded_outputs(nn.Identity(), image, window=window, stride=stride)
+
+
+def test_occlusion_with_an_image_baseline_matches_captum(setup) -> None:
+    model, x, targets = setup
+    base = faithfulness.blurred(x[0])
+    ours = occlusion.occlusion_attribution(model, x[0], target=int(targets[0]), window=(2, 2), stride=(2, 2),
+                                           baseline=base)
+    theirs = Occlusion(model).attribute(x[:1], sliding_window_shapes=(3, 2, 2), strides=(3, 2, 2),
+                                        baselines=base[None], target=int(targets[0]))[0, 0]
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-5)

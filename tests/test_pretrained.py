@@ -32,7 +32,7 @@ def test_falls_back_to_the_stand_in_and_says_so(monkeypatch: pytest.MonkeyPatch,
 
 def test_env_var_forces_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     write_stand_in()
-    monkeypatch.setenv(pretrained.STAND_IN_ENV, "1")
+    monkeypatch.setenv(config.STAND_IN_ENV, "1")
     monkeypatch.setattr(torchvision.models, "get_model", lambda *a, **k: pytest.fail("must not download"))
     assert pretrained.load_imagenet_model("vgg16").name == "mobilenet_v2"
 
@@ -61,3 +61,9 @@ def test_denormalize_inverts_the_transform() -> None:
     normalised = (pixels - torch.tensor(pretrained.IMAGENET_MEAN)[:, None, None]) / torch.tensor(
         pretrained.IMAGENET_STD)[:, None, None]
     torch.testing.assert_close(pretrained.denormalize(normalised), pixels)
+
+
+def test_an_unclear_stand_in_switch_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(config.STAND_IN_ENV, "maybe")
+    with pytest.raises(ValueError, match="XAI_STAND_IN='maybe' is not understood"):
+        pretrained.load_imagenet_model("resnet18")

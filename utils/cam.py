@@ -14,14 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import device_of
 from .hooks import captured
+from .inputs import image_batch, targets_in_range
 
 
 class BaseCAM:
     """Hooks ``feature_layer``, runs ``model`` and returns Σ_k weight_k · feature_k per image.
 
-    Subclasses override :meth:`channel_weights`. Calling returns (N, h, w) maps at the feature
-    map's resolution; :func:`upsample` brings them to the image's.
+    Subclasses override :meth:`channel_weights`. Calling with images (N, C, H, W) and one target
+    class per image returns (N, h, w) maps at the feature map's resolution, computed on the model's
+    device and returned on the CPU; :func:`upsample` brings them to the image's.
     """
 
     needs_gradient = False
@@ -35,16 +38,17 @@ class BaseCAM:
         raise NotImplementedError
 
     def __call__(self, x: torch.Tensor, targets: Sequence[int] | torch.Tensor) -> torch.Tensor:
-        targets = torch.as_tensor(targets, device=x.device).reshape(-1)
+        x = image_batch(x).to(device_of(self.model))
         if self.needs_gradient:  # gradients must reach the features even through a frozen backbone
             x = x.detach().requires_grad_()
         with torch.set_grad_enabled(self.needs_gradient), captured(self.feature_layer, self.needs_gradient) as rec:
             logits = self.model(x)
+            targets = targets_in_range(targets, logits.shape[1], batch=len(x)).to(x.device)
             if self.needs_gradient:
                 self.model.zero_grad()
                 logits.gather(1, targets[:, None]).sum().backward()
         weights = self.channel_weights(rec.output.detach(), rec.gradient, targets)
-        return self.post_process((weights[:, :, None, None] * rec.output.detach()).sum(1))
+        return self.post_process((weights[:, :, None, None] * rec.output.detach()).sum(1)).cpu()
 
     def post_process(self, maps: torch.Tensor) -> torch.Tensor:
         return maps

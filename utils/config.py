@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # GitHub "owner/name" of this course: the Colab badges and the Colab setup cells use it
@@ -18,9 +20,11 @@ REPO_SLUG = "xai-course/explaining-image-classifiers"
 DATA_ENV = "XAI_DATA_DIR"
 OUTPUT_ENV = "XAI_OUTPUT_DIR"
 QUICK_ENV = "XAI_QUICK"
+STAND_IN_ENV = "XAI_STAND_IN"  # 1: skip the ImageNet download and use the offline stand-in
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
-# Chosen once for the whole course: the GPU when there is one.
+# Where notebooks *create* their models: the GPU when there is one. Helpers never read it: they
+# compute on the device of the model they are given (see ``device_of``).
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 T = TypeVar("T")
@@ -39,14 +43,35 @@ def output_dir(*parts: str) -> Path:
     return path
 
 
-def is_quick() -> bool:
-    """True when ``XAI_QUICK`` asks for the QUICK mode (small subsets, few epochs)."""
-    value = os.environ.get(QUICK_ENV, "").strip().lower()
+def env_flag(name: str, meaning: str) -> bool:
+    """The on/off switch ``$name``: 1/true/yes/on or 0/false/no/off/unset; anything else is an error
+    that says what to set (``meaning`` says what 1 does)."""
+    value = os.environ.get(name, "").strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{QUICK_ENV}={value!r} is not understood: set it to 1 (QUICK mode) or 0 (full mode).")
+    raise ValueError(f"{name}={value!r} is not understood: set it to 1 ({meaning}) or 0 (off), or unset it.")
+
+
+def is_quick() -> bool:
+    """True when ``XAI_QUICK`` asks for the QUICK mode (small subsets, few epochs)."""
+    return env_flag(QUICK_ENV, "QUICK mode: small subsets, few epochs")
+
+
+def use_stand_in() -> bool:
+    """True when ``XAI_STAND_IN`` asks for the offline ImageNet stand-in instead of a download."""
+    return env_flag(STAND_IN_ENV, "use the offline ImageNet stand-in")
+
+
+def device_of(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter or buffer (the CPU for a model with neither).
+
+    The course's one device rule: a helper given a model computes where that model lives, moves its
+    inputs there, and returns results on the CPU.
+    """
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def by_mode(quick: T, full: T) -> T:
@@ -74,6 +99,7 @@ def describe_setup() -> str:
     mode = "QUICK (small subsets, few epochs)" if is_quick() else "full (reproduces the source)"
     return "\n".join([
         f"mode:      {mode}   [{QUICK_ENV}]",
+        f"ImageNet:  {'offline stand-in' if use_stand_in() else 'download'}   [{STAND_IN_ENV}]",
         f"device:    {DEVICE}",
         f"data root: {display_path(data_root())}   [{DATA_ENV}]",
         f"outputs:   {display_path(output_dir())}   [{OUTPUT_ENV}]",

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
-from .config import DEVICE
+from .config import device_of
 
 STEPS = 32  # points on each curve
 
@@ -32,7 +32,7 @@ def _curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, order: torc
     switched = (rank[None] < counts[:, None]).reshape(steps + 1, 1, *start.shape[-2:])
     images = torch.where(switched, end, start)
     with torch.no_grad():
-        return model.eval()(images.to(DEVICE))[:, target].cpu()
+        return model.eval()(images.to(device_of(model)))[:, target].cpu()
 
 
 def deletion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tensor, target: int,

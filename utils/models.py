@@ -1,10 +1,15 @@
-"""The sources' architectures that more than one notebook uses."""
+"""The sources' architectures that more than one notebook uses, and the pretrained CIFAR-10 ResNet20."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from .config import DEVICE, data_root
+from .download import ensure_file
+
+# ImageNet's channel statistics: torchvision's ImageNet networks and the CIFAR ResNets below expect them.
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 XAVIER_BIAS = 0.01  # the SHAP article initialises every conv bias to 0.01
 
 
@@ -125,3 +130,27 @@ class CifarResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(self.features(x))
+
+
+# akamaster/pytorch_resnet_cifar10 (BSD-2): CIFAR-10 ResNet20, 91.7 % test accuracy.
+CIFAR_RESNET20 = ("weights/resnet_cifar10/resnet20-12fca82f.th",
+                  "https://raw.githubusercontent.com/akamaster/pytorch_resnet_cifar10/"
+                  "66514ca38d5679354766dee91e912d8766bdd227/pretrained_models/resnet20-12fca82f.th",
+                  "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8")
+
+
+def load_cifar_resnet20() -> CifarResNet:
+    """The pretrained CIFAR-10 ResNet20 from the data root (downloaded, sha256-checked, if missing).
+
+    The file holds ``{"state_dict": ..., "best_prec1": ...}`` with every key prefixed ``module.``;
+    it predates BatchNorm's ``num_batches_tracked`` buffers, the only keys allowed to be missing.
+    """
+    relative, url, sha256 = CIFAR_RESNET20
+    saved = torch.load(ensure_file(data_root() / relative, url, checksum=sha256), map_location="cpu",
+                       weights_only=True)
+    model = CifarResNet(depth=20)
+    state = {k.removeprefix("module."): v for k, v in saved["state_dict"].items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
+        raise ValueError(f"{relative} does not fit CifarResNet(20): missing {missing}, unexpected {unexpected}.")
+    return model.to(DEVICE).eval()  # created on the course's device

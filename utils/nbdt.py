@@ -155,12 +155,12 @@ class SoftTree:
             index[list(child.leaves)] = i
         return index
 
-    def path(self, feature: torch.Tensor, leaf: int | None = None, greedy: bool = False) -> list[tuple[Node, float]]:
-        """(node chosen, probability) from the root down to ``leaf`` (or greedily when ``greedy``)."""
+    def path(self, feature: torch.Tensor, leaf: int) -> list[tuple[Node, float]]:
+        """(node chosen, probability) at each step from the root down to ``leaf``, for one feature (1, D)."""
         node, steps = self.root, []
         while node.children:
             probs = self.child_probs(node, feature)[0]
-            i = int(probs.argmax()) if greedy else int(self.child_index(node)[leaf])
+            i = int(self.child_index(node)[leaf])
             node = node.children[i]
             steps.append((node, float(probs[i])))
         return steps
@@ -205,39 +205,3 @@ def finetune_with_tree_supervision(linear: nn.Linear, root: Node, features: torc
             total += loss.item() * len(batch)
         losses.append(total / len(features))
     return losses
-
-
-def draw(root: Node, highlight: list[Node] = (), ax=None):
-    """Draw the tree with matplotlib (leaves at the bottom); nodes in ``highlight`` in red."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.subplots(figsize=(10, 4))[1]
-    x_of: dict[int, float] = {}
-    leaves_placed = iter(range(len(root.leaves)))
-
-    def place(node: Node) -> float:  # leaves evenly spaced left to right, parents above their children's middle
-        x_of[id(node)] = (float(np.mean([place(c) for c in node.children])) if node.children
-                          else float(next(leaves_placed)))
-        return x_of[id(node)]
-
-    def height(node: Node) -> int:
-        return 1 + max(map(height, node.children)) if node.children else 0
-
-    place(root)
-    top = height(root)
-
-    def plot(node: Node, depth: int) -> None:
-        colour = "tab:red" if any(node is h for h in highlight) else "black"
-        y = top - depth if node.children else 0
-        for child in node.children:
-            cy = top - depth - 1 if child.children else 0
-            on_path = any(child is h for h in highlight)
-            ax.plot([x_of[id(node)], x_of[id(child)]], [y, cy], color="tab:red" if on_path else "grey", lw=1.5)
-            plot(child, depth + 1)
-        ax.text(x_of[id(node)], y, node.name, ha="center", va="top" if not node.children else "bottom",
-                fontsize=8, color=colour, rotation=0 if node.children else 30)
-
-    plot(root, 0)
-    ax.set_ylim(-1.2, top + 0.5)
-    ax.axis("off")
-    return ax

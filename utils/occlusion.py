@@ -10,15 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import DEVICE
+from .config import device_of
+from .inputs import baseline_like, one_image, targets_in_range
 
 BATCH_SIZE = 256  # occluded copies per forward pass
 
 
 def _check_window(image: torch.Tensor, window: tuple[int, int], stride: tuple[int, int]) -> None:
-    if image.ndim != 3:
-        raise ValueError(f"Expected one image (C, H, W), got shape {tuple(image.shape)}: pass images[i], not a batch.")
-    height, width = image.shape[1:]
+    height, width = one_image(image).shape[1:]
     if not (0 < window[0] <= height and 0 < window[1] <= width):
         raise ValueError(f"window {window} does not fit an image of {height}×{width}: use 1 ≤ window ≤ image size.")
     if min(stride) < 1:
@@ -40,20 +39,23 @@ def _occlude(model: nn.Module, image: torch.Tensor, target: int, window: tuple[i
              baseline: float | torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(original output, outputs (nH, nW) with each window occluded, window masks (nH, nW, H, W)), on the CPU."""
     _check_window(image, window, stride)
+    baseline_like(baseline, image)
     model.eval()
+    device = device_of(model)
     grid = occlusion_masks(*image.shape[1:], window, stride)
     masks = grid.flatten(0, 1)
     # A window whose pixels already equal the baseline leaves the input, and so the output, unchanged:
     # only the others go through the network (on a punk, the black background and outlines).
     base_cpu = baseline.cpu() if isinstance(baseline, torch.Tensor) else baseline
     changes_input = (masks & (image.cpu() != base_cpu).any(0)).flatten(1).any(1)
-    image = image.to(DEVICE)
-    baseline = baseline.to(DEVICE) if isinstance(baseline, torch.Tensor) else baseline
-    original = model(image[None])[0, target]
+    image = image.to(device)
+    baseline = baseline.to(device) if isinstance(baseline, torch.Tensor) else baseline
+    outputs = model(image[None])
+    original = outputs[0, targets_in_range([target], outputs.shape[1]).item()]
     result = original.expand(len(masks)).clone()
-    active = masks[changes_input].to(DEVICE)
+    active = masks[changes_input].to(device)
     if len(active):
-        result[changes_input.to(DEVICE)] = torch.cat(
+        result[changes_input.to(device)] = torch.cat(
             [model(torch.where(chunk[:, None], baseline, image))[:, target] for chunk in active.split(batch_size)])
     return original.cpu(), result.reshape(grid.shape[:2]).cpu(), grid
 
@@ -98,11 +100,12 @@ def occluded_outputs_loop(model: nn.Module, image: torch.Tensor, target: int = 0
     one forward pass per pixel. Returns (H, W).
     """
     model.eval()
-    height, width = image.shape[1:]
+    device = device_of(model)
+    height, width = one_image(image).shape[1:]
     result = torch.zeros(height, width)
     for i in range(height):
         for j in range(width):
             occluded = image.clone()
             occluded[:, i, j] = 0
-            result[i, j] = model(occluded[None].to(DEVICE))[0, target].cpu()
+            result[i, j] = model(occluded[None].to(device))[0, target].cpu()
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import urllib.error
 from dataclasses import dataclass
 
@@ -11,12 +10,9 @@ import torchvision
 from torch import nn
 from torchvision import transforms
 
-from .config import _TRUE, DATA_ENV, DEVICE, data_root, display_path
-from .download import ensure_file
-from .models import CifarResNet
+from .config import DATA_ENV, DEVICE, data_root, display_path, use_stand_in
+from .models import IMAGENET_MEAN, IMAGENET_STD
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-STAND_IN_ENV = "XAI_STAND_IN"  # 1: skip the download and use the stand-in
 STAND_IN_FILE = "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet_coral.pth"
 
 
@@ -43,7 +39,7 @@ class PretrainedNet:
 
 
 def _parts(name: str, model: nn.Module) -> PretrainedNet:
-    model = model.to(DEVICE).eval()  # frozen backbones keep their BatchNorm statistics
+    model = model.to(DEVICE).eval()  # created on the course's device; frozen backbones keep their BatchNorm statistics
     if name == "resnet18":
         trunk = nn.Sequential(*list(model.children())[:-2])
         return PretrainedNet(name, model, trunk, model.layer4, model.fc, model.layer4[-1].conv2)
@@ -75,7 +71,7 @@ def load_imagenet_model(name: str) -> PretrainedNet:
     When the weights are neither in torchvision's cache nor downloadable (or ``XAI_STAND_IN=1``),
     says so in one line and returns the offline stand-in; prints which network really runs.
     """
-    if os.environ.get(STAND_IN_ENV, "").lower() not in _TRUE:
+    if not use_stand_in():
         try:
             net = _parts(name, torchvision.models.get_model(name, weights="DEFAULT"))
             print(f"using {name} with torchvision's ImageNet weights")
@@ -98,27 +94,3 @@ def denormalize(x: torch.Tensor) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN, device=x.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, device=x.device)[:, None, None]
     return (x * std + mean).clamp(0, 1)
-
-
-# akamaster/pytorch_resnet_cifar10 (BSD-2): CIFAR-10 ResNet20, 91.7 % test accuracy.
-CIFAR_RESNET20 = ("weights/resnet_cifar10/resnet20-12fca82f.th",
-                  "https://raw.githubusercontent.com/akamaster/pytorch_resnet_cifar10/"
-                  "66514ca38d5679354766dee91e912d8766bdd227/pretrained_models/resnet20-12fca82f.th",
-                  "12fca82f0bebc4135bf1f32f6e3710e61d5108578464b84fd6d7f5c1b04036c8")
-
-
-def load_cifar_resnet20() -> CifarResNet:
-    """The pretrained CIFAR-10 ResNet20 from the data root (downloaded, sha256-checked, if missing).
-
-    The file holds ``{"state_dict": ..., "best_prec1": ...}`` with every key prefixed ``module.``;
-    it predates BatchNorm's ``num_batches_tracked`` buffers, the only keys allowed to be missing.
-    """
-    relative, url, sha256 = CIFAR_RESNET20
-    saved = torch.load(ensure_file(data_root() / relative, url, checksum=sha256), map_location="cpu",
-                       weights_only=True)
-    model = CifarResNet(depth=20)
-    state = {k.removeprefix("module."): v for k, v in saved["state_dict"].items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
-        raise ValueError(f"{relative} does not fit CifarResNet(20): missing {missing}, unexpected {unexpected}.")
-    return model.to(DEVICE).eval()

@@ -1,10 +1,18 @@
-"""A small training loop with per-epoch metrics, early stopping, and a checkpoint cache."""
+"""A small training loop with per-epoch metrics, early stopping, and a checkpoint cache.
+
+Generic mechanisms only: the course's training recipes live in :mod:`utils.recipes`. Everything
+here computes on the device of the model it is given.
+"""
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
+import os
+import pickle
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,9 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .config import DEVICE, is_quick, output_dir, seed_everything
-from .data import LabelledImages
-from .models import CifarConvNet
+from .config import device_of, display_path, is_quick, output_dir
 
 History = list[dict[str, float]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -43,9 +49,10 @@ def classification_metrics(pred: torch.Tensor, target: torch.Tensor, num_classes
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Model outputs for ``x`` (N, ...), computed in eval mode in batches on ``DEVICE``; returned on the CPU."""
+    """Model outputs for ``x`` (N, ...), computed in eval mode in batches on the model's device; on the CPU."""
     model.eval()
-    return torch.cat([model(x[i:i + batch_size].to(DEVICE)).cpu() for i in range(0, len(x), batch_size)])
+    device = device_of(model)
+    return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
@@ -56,9 +63,10 @@ def extract_features(backbone: nn.Module, loader: DataLoader) -> tuple[torch.Ten
     otherwise see other pixels) and the backbone stays frozen and in eval mode.
     """
     backbone.eval()
+    device = device_of(backbone)
     features, labels = [], []
     for x, y in tqdm(loader, desc="backbone features"):
-        features.append(backbone(x.to(DEVICE)).cpu())
+        features.append(backbone(x.to(device)).cpu())
         labels.append(y)
     return torch.cat(features), torch.cat(labels)
 
@@ -85,10 +93,11 @@ class Trainer:
     def run_epoch(self, loader: DataLoader, train: bool) -> dict[str, float]:
         """One pass over ``loader``; updates the weights only when ``train``."""
         self.model.train(train)
+        device = device_of(self.model)
         total_loss, preds, targets = 0.0, [], []
         with torch.set_grad_enabled(train):
             for x, y in tqdm(loader, desc="train" if train else "validate", leave=False):
-                x, y = x.to(DEVICE), y.to(DEVICE)
+                x, y = x.to(device), y.to(device)
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
                 if train:
@@ -103,7 +112,6 @@ class Trainer:
 
     def fit(self, train_loader: DataLoader, val_loader: DataLoader, epochs: int) -> History:
         """Train for up to ``epochs`` epochs; returns one dict of ``train_*``/``val_*`` metrics per epoch."""
-        self.model.to(DEVICE)
         best_loss, best_state, waited = float("inf"), None, 0
         bar = tqdm(range(1, epochs + 1), desc="epochs")
         for epoch in bar:
@@ -127,43 +135,81 @@ class Trainer:
         return self.history
 
 
-def checkpoint_key(model: nn.Module, config: dict) -> str:
-    """A short hash of the architecture, the hyper-parameters and the mode: any change retrains."""
-    blob = json.dumps({"model": repr(model), "config": config, "quick": is_quick()}, sort_keys=True, default=str)
+    def describe(self) -> dict[str, str]:
+        """What of this trainer determines the weights, for the checkpoint key: the optimiser with its
+        hyper-parameters, the loss, the label rule, early stopping, and this class's own code."""
+        return {"optimizer": f"{type(self.optimizer).__name__}{self.optimizer.defaults}",
+                "loss": _describe_callable(self.loss_fn), "to_labels": _describe_callable(self.to_labels),
+                "patience": str(self.patience), "trainer_code": _source_hash(Trainer)}
+
+
+def _source_hash(obj: object) -> str:
+    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:12]
+
+
+def _describe_callable(fn: Callable) -> str:
+    """A description of a loss or label function that is stable across runs: a module's repr, else the
+    function's source (a lambda's repr holds a memory address)."""
+    if isinstance(fn, nn.Module):
+        return repr(fn)
+    try:
+        return inspect.getsource(fn).strip()
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", type(fn).__name__)
+
+
+def checkpoint_key(model: nn.Module, config: dict, trainer: Trainer | None = None) -> str:
+    """A short hash of what determines the trained weights, as far as the cache can see it.
+
+    Covered: the architecture (``repr(model)``), ``config`` (the caller names there the data size,
+    epochs, batch size, seed and whatever else its ``train`` uses), the mode (QUICK or full) and,
+    when ``trainer`` is given, its optimiser, loss, label rule, early stopping and the ``Trainer``
+    code. Not covered: the data's content, library versions, and code inside ``train`` other than the
+    trainer: after changing those, delete the checkpoint (``outputs/checkpoints/<name>-*.pt``).
+    """
+    described = {"model": repr(model), "config": config, "quick": is_quick(),
+                 "trainer": trainer.describe() if trainer is not None else None}
+    blob = json.dumps(described, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def train_or_load(name: str, model: nn.Module, config: dict, train: Callable[[], History]) -> History:
+def _load_checkpoint(path: os.PathLike, model: nn.Module) -> History | None:
+    """The history saved with the weights at ``path``, loaded into ``model``; ``None`` (after one line
+    saying so) when the file is damaged, e.g. written by a kernel that was interrupted."""
+    initial = copy.deepcopy(model.state_dict())
+    try:
+        saved = torch.load(path, map_location=device_of(model), weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+        return saved["history"]
+    except (RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        model.load_state_dict(initial)  # a half-loaded state must not seed the new training
+        print(f"checkpoint {display_path(path)} is damaged ({type(err).__name__}): training again")
+        return None
+
+
+def _save_atomically(obj: dict, path: os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted save never leaves
+    a half-written checkpoint under the real name."""
+    part = f"{path}.part"
+    torch.save(obj, part)
+    os.replace(part, path)
+
+
+def train_or_load(name: str, model: nn.Module, config: dict, train: Callable[[], History],
+                  trainer: Trainer | None = None) -> History:
     """Load ``model``'s weights and history from the checkpoint cache, or call ``train()`` and cache them.
 
-    The cache file is ``outputs/checkpoints/<name>-<key>.pt``, keyed by :func:`checkpoint_key`, so a
-    re-run of a notebook reuses the trained model while a new architecture, config or mode retrains.
+    The cache file is ``outputs/checkpoints/<name>-<key>.pt``, keyed by :func:`checkpoint_key` (which
+    says what a change to retrains on), so a re-run of a notebook reuses the trained model. A damaged
+    file is reported in one line and retrained. The model stays on its device, in eval mode.
     """
-    path = output_dir("checkpoints") / f"{name}-{checkpoint_key(model, config)}.pt"
-    if path.exists():
-        saved = torch.load(path, map_location=DEVICE, weights_only=True)
-        model.load_state_dict(saved["state_dict"])
+    path = output_dir("checkpoints") / f"{name}-{checkpoint_key(model, config, trainer)}.pt"
+    history = _load_checkpoint(path, model) if path.exists() else None
+    if history is not None:
         print(f"loaded the trained model from the cache: {path.name} (delete it to retrain)")
-        history = saved["history"]
     else:
         history = train()
-        torch.save({"state_dict": model.state_dict(), "history": history, "config": config}, path)
+        _save_atomically({"state_dict": model.state_dict(), "history": history, "config": config}, path)
         print(f"trained and cached: {path.name}")
-    model.to(DEVICE).eval()
+    model.eval()
     return history
-
-
-def train_cifar_convnet(train_set: LabelledImages, val_set: LabelledImages, epochs: int, lr: float = 1e-3,
-                        batch_size: int = 64) -> tuple[CifarConvNet, History]:
-    """The SHAP article's CIFAR-10 ConvNet trained as the article does, or loaded from the cache.
-
-    Adam, batches of 64, ``CrossEntropyLoss`` applied to the network's softmax output (the article's
-    double softmax, kept on purpose), seeded. Notebooks 01 and 07 share the cached model.
-    """
-    hparams = {"lr": lr, "batch_size": batch_size, "epochs": epochs, "n_train": len(train_set)}
-    seed_everything(0)
-    model = CifarConvNet().to(DEVICE)
-    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=lr), nn.CrossEntropyLoss(), num_classes=10)
-    history = train_or_load("cifar10_convnet", model, hparams, lambda: trainer.fit(
-        train_set.loader(batch_size, shuffle=True), val_set.loader(500), epochs))
-    return model, history

@@ -3,21 +3,19 @@ import pytest
 import torch
 from torch import nn
 
-from utils import explain, models
-from utils.hooks import restored_hooks
+from utils import models, shapley
 
 
 def test_deep_shap_of_a_linear_model_is_weight_times_input_minus_mean() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
     background, x = torch.rand(20, 3, 2, 2), torch.rand(4, 3, 2, 2)
-    e = explain.deep_shap(model, background, x)
+    e = shapley.deep_shap(model, background, x)
     weight = model[1].weight.detach().numpy()  # (3, 12)
     expected = (x - background.mean(0)).reshape(4, 12).numpy()[:, :, None] * weight.T[None]
     assert e.values.shape == (4, 3, 2, 2, 3)
     np.testing.assert_allclose(e.values.reshape(4, 12, 3), expected, atol=1e-5)
     assert e.additivity_error() < 1e-5
-    assert [v.shape for v in e.for_image_plot()] == [(4, 2, 2, 3)] * 3
 
 
 class FunctionalReLU(nn.Module):
@@ -35,30 +33,18 @@ class FunctionalReLU(nn.Module):
 def test_functional_relu_breaks_additivity_and_leaves_no_hooks() -> None:
     model = FunctionalReLU()
     background, x = torch.randn(30, 1, 2, 2) * 3, torch.randn(5, 1, 2, 2) * 3
-    e = explain.deep_shap(model, background, x, check_additivity=False)
-    assert e.additivity_error() > explain.SHAP_ADDITIVITY_TOL
+    e = shapley.deep_shap(model, background, x, check_additivity=False)
+    assert e.additivity_error() > shapley.SHAP_ADDITIVITY_TOL
     with pytest.raises(AssertionError, match="do not sum up"):
-        explain.deep_shap(model, background, x)
+        shapley.deep_shap(model, background, x)
     assert all(not m._forward_hooks and not m._backward_hooks for m in model.modules())
     assert all(not hasattr(m, "x") and not hasattr(m, "y") for m in model.modules())
-
-
-def test_restored_hooks_removes_hooks_added_inside_even_on_error() -> None:
-    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
-    kept = model[0].register_forward_hook(lambda *a: None)
-    with pytest.raises(RuntimeError), restored_hooks(model):
-        model[1].register_forward_hook(lambda *a: None)
-        model[0].register_full_backward_hook(lambda *a: None)
-        model[0].scratch = torch.zeros(1)
-        raise RuntimeError("explainer failed half-way")
-    assert list(model[0]._forward_hooks) == [kept.id] and not model[1]._forward_hooks
-    assert not model[0]._backward_hooks and not hasattr(model[0], "scratch")
 
 
 def test_cifar_convnet_is_additive_under_deep_shap() -> None:
     torch.manual_seed(0)
     model = models.CifarConvNet().eval()
-    e = explain.deep_shap(model, torch.rand(8, 3, 32, 32), torch.rand(2, 3, 32, 32))
+    e = shapley.deep_shap(model, torch.rand(8, 3, 32, 32), torch.rand(2, 3, 32, 32))
     assert e.values.shape == (2, 3, 32, 32, 10)
     assert e.additivity_error() < 1e-4
     np.testing.assert_allclose(e.outputs.sum(1), 1, atol=1e-5)
@@ -68,7 +54,7 @@ def test_net_and_gross_separate_sum_from_loudness() -> None:
     values = np.zeros((1, 1, 1, 2, 2))
     values[0, 0, 0, :, 0] = [3.0, -3.0]  # loud, cancels
     values[0, 0, 0, :, 1] = [0.5, 0.5]
-    e = explain.ShapExplanation(values, np.zeros(2), np.zeros((1, 2)))
+    e = shapley.ShapExplanation(values, np.zeros(2), np.zeros((1, 2)))
     net, gross = e.net_and_gross()
     np.testing.assert_allclose(net, [[0.0, 1.0]])
     np.testing.assert_allclose(gross, [[6.0, 1.0]])

@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from utils import config, models
+
+
+def test_cifar_resnet_loads_the_upstream_format() -> None:
+    torch.manual_seed(0)
+    state = {f"module.{k}": v for k, v in models.CifarResNet(20).state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    path = config.data_root() / models.CIFAR_RESNET20[0]
+    path.parent.mkdir(parents=True)
+    torch.save({"state_dict": state, "best_prec1": 91.7}, path)
+    model = models.load_cifar_resnet20()
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="6n\\+2"):
+        models.CifarResNet(21)
+
+
+def test_cifar_resnet_refuses_weights_of_another_architecture() -> None:
+    state = {f"module.{k}": v for k, v in models.CifarResNet(32).state_dict().items()}
+    path = config.data_root() / models.CIFAR_RESNET20[0]
+    path.parent.mkdir(parents=True)
+    torch.save({"state_dict": state}, path)
+    with pytest.raises(ValueError, match="does not fit CifarResNet"):
+        models.load_cifar_resnet20()
+
+
+def test_convnet_and_punknet_shapes_and_outputs() -> None:
+    torch.manual_seed(0)
+    probs = models.CifarConvNet().eval()(torch.rand(2, 3, 32, 32))
+    assert probs.shape == (2, 10)
+    torch.testing.assert_close(probs.sum(1), torch.ones(2))
+    p = models.PunkNet()(torch.rand(5, 3, 24, 24))
+    assert p.shape == (5, 1) and ((p > 0) & (p < 1)).all()

@@ -1,0 +1,130 @@
+"""The course's presets, each defined once: the data, training and explanation settings that several
+notebooks (and the benchmarks) share. Change a notebook's settings here, not in a copy.
+
+A recipe may use every other module; no other module imports this one. Settings that depend on the
+mode are given as ``by_mode(quick=..., full=...)`` at call time, so ``XAI_QUICK`` is read when a
+notebook runs, not when this module is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import attribution, data, models, training
+from .config import DEVICE, by_mode, seed_everything
+
+
+# --- CIFAR-10 ConvNet: notebooks 01 and 07, benchmarks/explainers_speed.py -------------------------
+@dataclass(frozen=True)
+class CifarConvNetSetup:
+    """What notebooks 01 and 07 train and explain; they share the cached model while this is one object.
+
+    Attributes:
+        n_train, n_val: training / validation images (``None``: all 50,000 / 10,000).
+        epochs, lr, batch_size: the Paperspace article's Adam training (15 epochs, 1e-3, batches of 64).
+        n_background: the images whose mean output is SHAP's base value (the article uses 200).
+    """
+
+    n_train: int | None
+    n_val: int | None
+    epochs: int
+    lr: float = 1e-3
+    batch_size: int = 64
+    n_background: int = 200
+
+
+def cifar_convnet_setup() -> CifarConvNetSetup:
+    """The setup for the current mode: QUICK trains 4 epochs on 5,000 images."""
+    return CifarConvNetSetup(n_train=by_mode(quick=5_000, full=None), n_val=by_mode(quick=2_000, full=None),
+                             epochs=by_mode(quick=4, full=15), n_background=by_mode(quick=50, full=200))
+
+
+def cifar_convnet_data(setup: CifarConvNetSetup) -> tuple[data.LabelledImages, data.LabelledImages]:
+    """(training, validation) images of ``setup``: seeded subsets of CIFAR-10's training and test sets."""
+    train_full, val_full = data.load_cifar10(train=True), data.load_cifar10(train=False)
+    return train_full.subset(setup.n_train), val_full.subset(setup.n_val)
+
+
+def cifar_background(val_set: data.LabelledImages, setup: CifarConvNetSetup) -> torch.Tensor:
+    """(n_background, 3, 32, 32): the first validation images, SHAP's background ("mask")."""
+    return val_set.x[:setup.n_background]
+
+
+def cifar_explained_images(val_set: data.LabelledImages, n: int) -> torch.Tensor:
+    """(n, 3, 32, 32): images to explain, taken from the last 200 validation images (never background)."""
+    return val_set.x[-200:][:n]
+
+
+def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledImages,
+                        setup: CifarConvNetSetup) -> tuple[models.CifarConvNet, training.History]:
+    """The SHAP article's CIFAR-10 ConvNet trained as the article does, or loaded from the cache.
+
+    Adam, ``CrossEntropyLoss`` applied to the network's softmax output (the article's double softmax,
+    kept on purpose), shuffled batches, seeded.
+    """
+    hparams = {"lr": setup.lr, "batch_size": setup.batch_size, "epochs": setup.epochs, "n_train": len(train_set),
+               "n_val": len(val_set), "seed": 0}
+    seed_everything(0)
+    model = models.CifarConvNet().to(DEVICE)
+    trainer = training.Trainer(model, torch.optim.Adam(model.parameters(), lr=setup.lr), nn.CrossEntropyLoss(),
+                               num_classes=10)
+    history = training.train_or_load("cifar10_convnet", model, hparams, lambda: trainer.fit(
+        train_set.loader(setup.batch_size, shuffle=True), val_set.loader(500), setup.epochs), trainer=trainer)
+    return model, history
+
+
+def cifar_attribution_methods(background: torch.Tensor) -> dict[str, attribution.Method]:
+    """The seven maps notebook 07 compares on the CIFAR-10 ConvNet, at its settings (by mode).
+
+    Grad-CAM uses the last 8×8 feature map (``batchnorm6``); occlusion hides 4×4 windows (stride 2)
+    with a blurred copy, the removal the deletion metric uses.
+    """
+    return {
+        "Deep SHAP": attribution.deep_shap_maps(background),
+        "Gradient SHAP": attribution.gradient_shap_maps(background, nsamples=by_mode(quick=32, full=200)),
+        "Integrated Gradients": attribution.integrated_gradients,
+        "Saliency": attribution.saliency,
+        "Occlusion": attribution.occlusion_maps(window=4, stride=2, blur=True),
+        "Grad-CAM": attribution.grad_cam_maps(lambda m: m.batchnorm6),
+        "Random": attribution.random_maps(),
+    }
+
+
+# --- CryptoPunks earring classifier: notebook 03, benchmarks/occlusion_speed.py ----------------------
+PUNK_CLASSES = ["no earring", "earring"]
+
+
+def earring_data() -> tuple[data.LabelledImages, data.LabelledImages]:
+    """(training, test) punks with "has an earring" labels, split 75/25 by a seeded permutation."""
+    punks, attributes = data.load_cryptopunks()
+    earring = torch.tensor(attributes[" accessories"].str.contains("Earring").to_numpy()).long()
+    order = torch.randperm(len(punks), generator=torch.Generator().manual_seed(0))
+    n_train = int(0.75 * len(punks))
+    train_idx, test_idx = order[:n_train], order[n_train:]
+    return (data.LabelledImages(punks[train_idx], earring[train_idx], PUNK_CLASSES),
+            data.LabelledImages(punks[test_idx], earring[test_idx], PUNK_CLASSES))
+
+
+def punk_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the sigmoid output (N, 1) against 0/1 labels (N,)."""
+    return F.binary_cross_entropy(out[:, 0], y.float())
+
+
+def train_punk_net(train_set: data.LabelledImages, test_set: data.LabelledImages,
+                   epochs: int = 100) -> tuple[models.PunkNet, training.History]:
+    """The walkthrough's earring classifier: SGD (lr 0.001, momentum 0.9), batches of 100, seeded,
+    validated on the test punks; or loaded from the cache."""
+    hparams = {"lr": 0.001, "momentum": 0.9, "batch_size": 100, "epochs": epochs, "n_train": len(train_set),
+               "seed": 0}
+    seed_everything(0)
+    model = models.PunkNet().to(DEVICE)
+    trainer = training.Trainer(model, torch.optim.SGD(model.parameters(), lr=hparams["lr"],
+                                                      momentum=hparams["momentum"]),
+                               punk_loss, num_classes=2, to_labels=training.threshold_labels)
+    history = training.train_or_load("punk_net", model, hparams, lambda: trainer.fit(
+        train_set.loader(hparams["batch_size"], shuffle=True), test_set.loader(1000), epochs), trainer=trainer)
+    return model, history
