@@ -30,6 +30,20 @@ def test_unknown_quick_value_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -
         config.is_quick()
 
 
+@pytest.mark.parametrize("name", ["XAI_QUICK", "XAI_STAND_IN"])
+def test_every_switch_is_validated(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(name, "maybe")
+    with pytest.raises(ValueError, match=f"{name}='maybe' is not understood: set it to 1"):
+        config.env_flag(name, "on")
+    monkeypatch.setenv(name, " Yes ")
+    assert config.env_flag(name, "on") is True
+
+
+def test_describe_setup_names_the_imagenet_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XAI_STAND_IN", "1")
+    assert "offline stand-in" in config.describe_setup()
+
+
 def test_output_dir_is_created_under_env(tmp_path: Path) -> None:
     path = config.output_dir("checkpoints")
     assert path.is_dir() and path.parent == (tmp_path / "outputs").resolve()

@@ -76,3 +76,11 @@ def test_occlusion_with_an_image_baseline_matches_captum(setup) -> None:
     theirs = Occlusion(model).attribute(x[:1], sliding_window_shapes=(3, 2, 2), strides=(3, 2, 2),
                                         baselines=base[None], target=int(targets[0]))[0, 0]
     torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-5)
+
+
+def test_a_target_outside_the_outputs_and_a_misshapen_baseline_are_clear_errors() -> None:
+    model, image = linear_model(), torch.rand(2, 4, 4)
+    with pytest.raises(ValueError, match="target 1 is not an output of this model, which has 1"):
+        occlusion.occlusion_attribution(model, image, target=1)
+    with pytest.raises(ValueError, match="does not match the image"):
+        occlusion.occlusion_attribution(model, image, baseline=torch.zeros(3, 4, 4))

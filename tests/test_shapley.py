@@ -58,3 +58,35 @@ def test_net_and_gross_separate_sum_from_loudness() -> None:
     net, gross = e.net_and_gross()
     np.testing.assert_allclose(net, [[0.0, 1.0]])
     np.testing.assert_allclose(gross, [[6.0, 1.0]])
+
+
+def test_gradient_shap_of_a_linear_model_with_one_background_image_is_exact() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 2))
+    background, x = torch.rand(1, 3, 2, 2), torch.rand(3, 3, 2, 2)
+    values = shapley.gradient_shap(model, background, x, nsamples=5)
+    weight = model[1].weight.detach().numpy()
+    expected = (x - background).reshape(3, 12).numpy()[:, :, None] * weight.T[None]
+    assert values.shape == (3, 3, 2, 2, 2)
+    np.testing.assert_allclose(values.reshape(3, 12, 2), expected, atol=1e-5)
+
+
+def test_output_column_explains_one_class() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    x = torch.rand(2, 1, 2, 2)
+    torch.testing.assert_close(shapley.OutputColumn(model, 2)(x), model(x)[:, 2:3])
+
+
+def test_layer_gradient_shap_ranks_outputs_and_reports_what_it_decomposes() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.Flatten(),
+                          nn.Linear(64, 5)).eval()
+    background, x = torch.rand(6, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    e = shapley.gradient_shap_layer(model, model[2], background, x, ranked_outputs=2, nsamples=16)
+    with torch.no_grad():
+        outputs, base = model(x), model(background).mean(0)
+    assert e.values.shape == (2, 4, 4, 4, 2)  # the layer's input: 4 channels of 4×4
+    np.testing.assert_array_equal(e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy())
+    np.testing.assert_allclose(e.outputs, outputs.gather(1, torch.as_tensor(e.indexes)).numpy(), atol=1e-6)
+    np.testing.assert_allclose(e.base_values, base.numpy()[e.indexes], atol=1e-6)
+    assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())

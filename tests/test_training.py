@@ -77,3 +77,36 @@ def test_predict_batches_in_eval_mode() -> None:
     x = torch.rand(10, 1, 2, 2)
     out = training.predict(model, x, batch_size=3)
     assert out.shape == (10, 2) and torch.equal(out, training.predict(model, x))  # dropout off
+
+
+def test_the_key_covers_optimiser_and_loss_and_is_stable_for_lambdas() -> None:
+    def key(lr: float, loss) -> str:
+        trainer = make_trainer()
+        trainer.optimizer = torch.optim.SGD(trainer.model.parameters(), lr=lr)
+        trainer.loss_fn = loss
+        return training.checkpoint_key(trainer.model, {"epochs": 1}, trainer)
+
+    mse = lambda out, y: ((out[:, 1] - y.float()) ** 2).mean()  # noqa: E731
+    assert key(0.5, nn.CrossEntropyLoss()) == key(0.5, nn.CrossEntropyLoss())
+    assert key(0.5, nn.CrossEntropyLoss()) != key(0.1, nn.CrossEntropyLoss())
+    assert key(0.5, nn.CrossEntropyLoss()) != key(0.5, nn.CrossEntropyLoss(label_smoothing=0.1))
+    assert key(0.5, mse) == key(0.5, mse) != key(0.5, nn.CrossEntropyLoss())
+
+
+def test_a_damaged_checkpoint_is_reported_and_retrained(capsys) -> None:
+    ds, calls = separable_data(), []
+
+    def cached(trainer: training.Trainer) -> training.History:
+        def train():
+            calls.append(1)
+            return trainer.fit(ds.loader(16), ds.loader(64), epochs=1)
+        return training.train_or_load("toy", trainer.model, {}, train, trainer=trainer)
+
+    cached(make_trainer())
+    (path,) = config.output_dir("checkpoints").glob("toy-*.pt")
+    path.write_bytes(path.read_bytes()[:100])  # what an interrupted copy leaves
+    history = cached(make_trainer())
+    assert len(calls) == 2 and len(history) == 1
+    assert "is damaged" in capsys.readouterr().out
+    assert not list(path.parent.glob("*.part"))  # saved atomically: no temporary file left
+    assert cached(make_trainer()) == history and len(calls) == 2  # the retrained checkpoint is whole again

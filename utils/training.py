@@ -150,8 +150,9 @@ def _source_hash(obj: object) -> str:
 def _describe_callable(fn: Callable) -> str:
     """A description of a loss or label function that is stable across runs: a module's repr, else the
     function's source (a lambda's repr holds a memory address)."""
-    if isinstance(fn, nn.Module):
-        return repr(fn)
+    if isinstance(fn, nn.Module):  # a loss module's repr omits settings such as label_smoothing
+        settings = {k: v for k, v in vars(fn).items() if not k.startswith("_") and k != "training"}
+        return f"{fn!r} {settings}"
     try:
         return inspect.getsource(fn).strip()
     except (OSError, TypeError):
