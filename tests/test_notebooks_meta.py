@@ -33,3 +33,13 @@ def test_notebook_conventions(path: Path) -> None:
     text = path.read_text()
     assert not re.search(r'"/(tmp|root|home|work|opt)/', text), "no absolute paths of a machine"
     assert '"output_type": "error"' not in text, "committed with an error in its outputs"
+
+
+def test_readme_lists_every_utils_function_whose_source_a_notebook_prints() -> None:
+    """Editing such a function changes a committed output: the README's "Changing a notebook" says which."""
+    section = (REPO_ROOT / "README.md").read_text().split("## Changing a notebook")[1]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    for path in NOTEBOOKS:
+        for name in re.findall(r"inspect\.getsource\(([\w.]+)\)", "\n".join(source(path))):
+            assert f"`{name}`" in rows.get(path.name[:2], ""), \
+                f"README, 'Changing a notebook': list `{name}` in the row of {path.name[:2]}"
