@@ -90,13 +90,38 @@ def landing_page(template: str, notebooks: list[Notebook], repo_slug: str) -> st
     return text.replace(REPO_URL_MARKER, f"https://github.com/{repo_slug}")
 
 
+def as_terminal_shows(text: str) -> str:
+    """Stream text as a terminal or Jupyter shows it: a carriage return overwrites its line (tqdm's bars
+    leave their last state, not one line per refresh)."""
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def merged_streams(outputs: list[dict]) -> list[dict]:
+    """The outputs with consecutive chunks of the same stream (stdout, stderr) joined, as Jupyter shows them."""
+    merged: list[dict] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if output["output_type"] == "stream" and previous and previous["output_type"] == "stream" \
+                and previous["name"] == output["name"]:
+            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+        else:
+            merged.append(dict(output))
+    for output in merged:
+        if output["output_type"] == "stream":
+            output["text"] = as_terminal_shows("".join(output["text"]))
+    return merged
+
+
 def stage_notebook(source: Path, target: Path) -> None:
-    """Copy a notebook for the build, its Colab badge image pointing at the site's own copy."""
+    """Copy a notebook for the build: its Colab badge image pointing at the site's own copy, its progress bars
+    as Jupyter shows them."""
     notebook = json.loads(source.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]).replace(COLAB_BADGE_URL, LOCAL_BADGE)
             cell["source"] = text.splitlines(keepends=True)
+        elif cell["cell_type"] == "code":
+            cell["outputs"] = merged_streams(cell.get("outputs", []))
     target.write_text(json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -142,7 +167,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"site folder (default {DEFAULT_OUT})")
     args = parser.parse_args()
     result = build_book(args.out)
-    pages = len(list(result.site.rglob("*.html")))
+    pages = sum("_static" not in p.relative_to(result.site).parts for p in result.site.rglob("*.html"))
     size_mb = sum(f.stat().st_size for f in result.site.rglob("*") if f.is_file()) / 1e6
     print(f"{len(result.notebooks)} notebooks, {pages} pages, {size_mb:.1f} MB in {result.site} "
           f"({result.seconds:.1f} s); open {result.site / 'index.html'}")

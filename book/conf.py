@@ -66,6 +66,7 @@ html_theme_options = {
     "launch_buttons": {"colab_url": "https://colab.research.google.com"},
     "home_page_in_toc": True,
     "show_toc_level": 2,
+    "navbar_persistent": [],  # the sidebar has the search field; no second one in a header bar
 }
 
 
