@@ -1,27 +1,37 @@
 import pytest
 import torch
 
-from utils import config, models
+from utils import config, download, models
 
 
-def test_cifar_resnet_loads_the_upstream_format() -> None:
+def pin_written_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the sha256 of the weights file the test just wrote (the real file's sha256 is pinned in models)."""
+    relative, url, _ = models.CIFAR_RESNET20
+    monkeypatch.setattr(models, "CIFAR_RESNET20", (relative, url, download.file_digest(config.data_root() / relative)))
+
+
+def test_cifar_resnet_loads_the_upstream_format(monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     state = {f"module.{k}": v for k, v in models.CifarResNet(20).state_dict().items()
              if not k.endswith("num_batches_tracked")}
     path = config.data_root() / models.CIFAR_RESNET20[0]
     path.parent.mkdir(parents=True)
     torch.save({"state_dict": state, "best_prec1": 91.7}, path)
+    with pytest.raises(download.DamagedFileError, match="not the pinned"):  # the real file's sha256 is pinned
+        models.load_cifar_resnet20()
+    pin_written_weights(monkeypatch)
     model = models.load_cifar_resnet20()
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
     with pytest.raises(ValueError, match="6n\\+2"):
         models.CifarResNet(21)
 
 
-def test_cifar_resnet_refuses_weights_of_another_architecture() -> None:
+def test_cifar_resnet_refuses_weights_of_another_architecture(monkeypatch: pytest.MonkeyPatch) -> None:
     state = {f"module.{k}": v for k, v in models.CifarResNet(32).state_dict().items()}
     path = config.data_root() / models.CIFAR_RESNET20[0]
     path.parent.mkdir(parents=True)
     torch.save({"state_dict": state}, path)
+    pin_written_weights(monkeypatch)
     with pytest.raises(ValueError, match="does not fit CifarResNet"):
         models.load_cifar_resnet20()
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .config import DEVICE, data_root
-from .download import ensure_file
+from .download import ensure_file, load_torch_file
 
 # ImageNet's channel statistics: torchvision's ImageNet networks and the CIFAR ResNets below expect them.
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -146,8 +146,7 @@ def load_cifar_resnet20() -> CifarResNet:
     it predates BatchNorm's ``num_batches_tracked`` buffers, the only keys allowed to be missing.
     """
     relative, url, sha256 = CIFAR_RESNET20
-    saved = torch.load(ensure_file(data_root() / relative, url, checksum=sha256), map_location="cpu",
-                       weights_only=True)
+    saved = load_torch_file(ensure_file(data_root() / relative, url, checksum=sha256))
     model = CifarResNet(depth=20)
     state = {k.removeprefix("module."): v for k, v in saved["state_dict"].items()}
     missing, unexpected = model.load_state_dict(state, strict=False)

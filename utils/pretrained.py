@@ -11,6 +11,7 @@ from torch import nn
 from torchvision import transforms
 
 from .config import DATA_ENV, DEVICE, data_root, display_path, use_stand_in
+from .download import load_torch_file
 from .models import IMAGENET_MEAN, IMAGENET_STD
 
 STAND_IN_FILE = "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet_coral.pth"
@@ -61,7 +62,7 @@ def load_stand_in() -> PretrainedNet:
             f"{display_path(path)} is missing. Connect to the internet, or set {DATA_ENV} to a folder "
             f"holding {STAND_IN_FILE}.")
     model = torchvision.models.mobilenet_v2()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(load_torch_file(path, fix=f"Copy {STAND_IN_FILE} again from a complete copy of the data."))
     return _parts("mobilenet_v2", model)
 
 
