@@ -30,6 +30,9 @@ REPO_URL_MARKER = "@REPO_URL@"
 # makes no request to another host.
 COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
 LOCAL_BADGE = "/_badges/colab-badge.svg"  # relative to the staged source folder (MyST: leading / = source root)
+# Jupyter widgets (tqdm.auto's bars under JupyterLab) would make MyST-NB load the widget manager from a CDN;
+# the site shows their text form instead, as nbconvert and GitHub do.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,17 @@ def as_terminal_shows(text: str) -> str:
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
+def without_widgets(outputs: list[dict]) -> list[dict]:
+    """The outputs with each widget view replaced by its text form (dropped where it has none)."""
+    kept = []
+    for output in outputs:
+        data = {k: v for k, v in output.get("data", {}).items() if k != WIDGET_VIEW}
+        if "data" in output and not data:
+            continue
+        kept.append({**output, "data": data} if "data" in output else output)
+    return kept
+
+
 def merged_streams(outputs: list[dict]) -> list[dict]:
     """The outputs with consecutive chunks of the same stream (stdout, stderr) joined, as Jupyter shows them."""
     merged: list[dict] = []
@@ -114,14 +128,15 @@ def merged_streams(outputs: list[dict]) -> list[dict]:
 
 def stage_notebook(source: Path, target: Path) -> None:
     """Copy a notebook for the build: its Colab badge image pointing at the site's own copy, its progress bars
-    as Jupyter shows them."""
+    as Jupyter shows them, widgets as text."""
     notebook = json.loads(source.read_text(encoding="utf-8"))
+    notebook["metadata"].pop("widgets", None)
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]).replace(COLAB_BADGE_URL, LOCAL_BADGE)
             cell["source"] = text.splitlines(keepends=True)
         elif cell["cell_type"] == "code":
-            cell["outputs"] = merged_streams(cell.get("outputs", []))
+            cell["outputs"] = merged_streams(without_widgets(cell.get("outputs", [])))
     target.write_text(json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

@@ -79,6 +79,33 @@ def plain_title(markdown_title: str) -> str:
     return " ".join(re.sub(r"[`*_]", "", markdown_title).split())
 
 
+def test_staged_notebook_shows_what_jupyter_shows(tmp_path: Path) -> None:
+    bars = ["\rfit:   0%|  | 0/2", "\rfit:  50%|# | 1/2", "\rfit: 100%|##| 2/2", "\n"]
+    notebook = {
+        "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": {"a": {}}}}},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": [f"# T\n[![Colab]({build.COLAB_BADGE_URL})](x)"]},
+            {"cell_type": "code", "metadata": {}, "source": [], "execution_count": 1, "outputs": [
+                *[{"output_type": "stream", "name": "stderr", "text": [bar]} for bar in bars],
+                {"output_type": "display_data", "metadata": {},
+                 "data": {build.WIDGET_VIEW: {"model_id": "a"}, "text/plain": ["loss 0.1"]}},
+                {"output_type": "display_data", "metadata": {}, "data": {build.WIDGET_VIEW: {"model_id": "b"}}},
+            ]},
+        ],
+    }
+    source, staged = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    source.write_text(json.dumps(notebook))
+    build.stage_notebook(source, staged)
+    result = json.loads(staged.read_text())
+    assert "widgets" not in result["metadata"]
+    assert build.COLAB_BADGE_URL not in "".join(result["cells"][0]["source"])
+    assert build.LOCAL_BADGE in "".join(result["cells"][0]["source"])
+    outputs = result["cells"][1]["outputs"]
+    assert [o["output_type"] for o in outputs] == ["stream", "display_data"]
+    assert outputs[0]["text"] == "fit: 100%|##| 2/2\n"
+    assert outputs[1]["data"] == {"text/plain": ["loss 0.1"]}
+
+
 class _Assets(HTMLParser):
     """The URLs a page loads by itself (scripts, styles, images, frames), not the links a reader may click."""
 
