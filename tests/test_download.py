@@ -1,3 +1,4 @@
+import http.client
 import io
 import tarfile
 import urllib.error
@@ -48,6 +49,18 @@ def test_no_connection_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(download.DataUnavailableError, match="no connection[\\s\\S]*Connect to the internet"):
         download.download("https://example.org/f.bin", tmp_path / "f.bin", checksum=None)
+
+
+def test_a_broken_connection_and_an_unwritable_folder_say_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def broken(*args, **kwargs):
+        raise http.client.IncompleteRead(b"half")
+
+    monkeypatch.setattr(urllib.request, "urlopen", broken)
+    with pytest.raises(download.DataUnavailableError, match="no connection, or it broke: IncompleteRead"):
+        download.download("https://example.org/f.bin", tmp_path / "f.bin", checksum=None)
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(download.DataUnavailableError, match=f"cannot be written[\\s\\S]*{config.DATA_ENV}"):
+        download.download("https://example.org/f.bin", tmp_path / "a_file" / "f.bin", checksum=None)
 
 
 def test_verification_is_done_once_and_cached_in_the_outputs(monkeypatch: pytest.MonkeyPatch) -> None:

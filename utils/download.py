@@ -8,6 +8,7 @@ the outputs folder, so a read-only data root works and 180 MB are not re-hashed 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import pickle
@@ -120,12 +121,18 @@ def download(url: str, dest: Path, *, checksum: str | None, algorithm: str = "sh
     """Download ``url`` to ``dest`` (atomically, via a ``.part`` file) and verify its checksum.
 
     ``checksum=None`` only where the caller verifies what it derives from the file. Raises
-    :class:`DataUnavailableError` when the network cannot be reached or the server answers with an
-    HTTP error (the message says which), and ``ValueError`` when the downloaded bytes do not match
-    ``checksum``.
+    :class:`DataUnavailableError` when the network cannot be reached, the connection breaks, the
+    server answers with an HTTP error, or ``dest`` cannot be written (the message says which), and
+    ``ValueError`` when the downloaded bytes do not match ``checksum``.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(b"")
+    except OSError as err:  # e.g. a read-only data root
+        raise DataUnavailableError(dest, url, f"the folder cannot be written: {type(err).__name__}: {err}",
+                                   f"Set {DATA_ENV} to a writable folder, or copy the file to "
+                                   f"{display_path(dest)} by hand.") from None
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -136,10 +143,14 @@ def download(url: str, dest: Path, *, checksum: str | None, algorithm: str = "sh
     except urllib.error.HTTPError as err:  # a subclass of URLError: the server answered, with an error
         part.unlink(missing_ok=True)
         raise DataUnavailableError(dest, url, f"HTTP {err.code} {err.reason}", _http_advice(err, dest)) from None
-    except (urllib.error.URLError, OSError) as err:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as err:
         part.unlink(missing_ok=True)
-        raise DataUnavailableError(dest, url, f"no connection: {type(err).__name__}: "
+        raise DataUnavailableError(dest, url, f"no connection, or it broke: {type(err).__name__}: "
                                               f"{getattr(err, 'reason', err)}") from None
+    except OSError as err:  # writing failed: a full disk, a folder that became read-only
+        part.unlink(missing_ok=True)
+        raise DataUnavailableError(dest, url, f"writing {part.name} failed: {type(err).__name__}: {err}",
+                                   f"Free disk space or set {DATA_ENV} to a writable folder, then re-run.") from None
     actual = file_digest(part, algorithm)
     if checksum is not None and actual != checksum:
         part.unlink()
