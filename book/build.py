@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 BOOK_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BOOK_DIR.parent
@@ -30,6 +32,9 @@ REPO_URL_MARKER = "@REPO_URL@"
 # makes no request to another host.
 COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
 LOCAL_BADGE = "/_badges/colab-badge.svg"  # relative to the staged source folder (MyST: leading / = source root)
+# [text](target) and ![alt](target) in markdown, target without a scheme (http:, mailto:) or a leading #
+MARKDOWN_LINK = re.compile(r"(!?\[[^\]]*)\]\((?![a-z][a-z0-9+.-]*:|#)([^)\s]+)\)", re.IGNORECASE)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 # Jupyter widgets (tqdm.auto's bars under JupyterLab) would make MyST-NB load the widget manager from a CDN;
 # the site shows their text form instead, as nbconvert and GitHub do.
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -126,18 +131,47 @@ def merged_streams(outputs: list[dict]) -> list[dict]:
     return merged
 
 
-def stage_notebook(source: Path, target: Path) -> None:
-    """Copy a notebook for the build: its Colab badge image pointing at the site's own copy, its progress bars
-    as Jupyter shows them, widgets as text."""
+def repository_links(markdown: str, root: Path, repo_slug: str, images: set[str]) -> str:
+    """Relative links of a notebook's markdown made to work on the site: another notebook stays a page link,
+    an image is staged with the page (its repository path is added to ``images``), any other repository file
+    (``../utils/cam.py``, ``../README.md``) becomes its GitHub address."""
+
+    def rewrite(match: re.Match) -> str:
+        target = match[2]
+        path, _, fragment = target.partition("#")
+        in_repo = posixpath.normpath(posixpath.join("notebooks", unquote(path)))
+        if not path or path.startswith("/") or in_repo.startswith("..") or not (root / in_repo).is_file():
+            return match[0]  # an anchor, or outside the repository: Sphinx reports what it cannot resolve
+        if in_repo.startswith("notebooks/") and in_repo.endswith(".ipynb"):
+            return match[0]
+        if match[1].startswith("!") and Path(in_repo).suffix.lower() in IMAGE_SUFFIXES:
+            images.add(in_repo)
+            return match[0]
+        url = f"https://github.com/{repo_slug}/blob/main/{in_repo}" + (f"#{fragment}" if fragment else "")
+        return f"{match[1]}]({url})"
+
+    return MARKDOWN_LINK.sub(rewrite, markdown)
+
+
+def stage_notebook(source: Path, target: Path, repo_slug: str = "", root: Path = REPO_ROOT) -> set[str]:
+    """Copy a notebook for the build: its Colab badge image pointing at the site's own copy, links to other
+    repository files working, its progress bars as Jupyter shows them, widgets as text.
+
+    Returns:
+        the repository paths of the local images its markdown shows (to stage beside it).
+    """
     notebook = json.loads(source.read_text(encoding="utf-8"))
     notebook["metadata"].pop("widgets", None)
+    images: set[str] = set()
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"]).replace(COLAB_BADGE_URL, LOCAL_BADGE)
+            text = repository_links(text, root, repo_slug, images)
             cell["source"] = text.splitlines(keepends=True)
         elif cell["cell_type"] == "code":
             cell["outputs"] = merged_streams(without_widgets(cell.get("outputs", [])))
     target.write_text(json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return images
 
 
 def build_book(out: Path = DEFAULT_OUT, root: Path = REPO_ROOT) -> BuildResult:
@@ -163,7 +197,9 @@ def build_book(out: Path = DEFAULT_OUT, root: Path = REPO_ROOT) -> BuildResult:
     shutil.copy2(BOOK_DIR / "_static" / "colab-badge.svg", source / "_badges" / "colab-badge.svg")
     notebooks = course_notebooks(root)
     for nb in notebooks:
-        stage_notebook(root / "notebooks" / nb.file, source / "notebooks" / nb.file)
+        for image in stage_notebook(root / "notebooks" / nb.file, source / "notebooks" / nb.file, REPO_SLUG, root):
+            (source / image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / image, source / image)
     template = (BOOK_DIR / "index.md").read_text(encoding="utf-8")
     (source / "index.md").write_text(landing_page(template, notebooks, REPO_SLUG), encoding="utf-8")
 

@@ -106,6 +106,21 @@ def test_staged_notebook_shows_what_jupyter_shows(tmp_path: Path) -> None:
     assert outputs[1]["data"] == {"text/plain": ["loss 0.1"]}
 
 
+def test_links_to_repository_files_work_on_the_site(tmp_path: Path) -> None:
+    for path in ("notebooks/02_b.ipynb", "notebooks/figs/tree.png", "utils/cam.py", "README.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    markdown = ("[next](02_b.ipynb#data) ![tree](figs/tree.png) [code](../utils/cam.py#L3) [readme](../README.md) "
+                "[gone](../utils/gone.py) [web](https://example.org/a.py) [here](#setup)")
+    images: set[str] = set()
+    result = build.repository_links(markdown, tmp_path, "owner/repo", images)
+    assert result == ("[next](02_b.ipynb#data) ![tree](figs/tree.png) "
+                      "[code](https://github.com/owner/repo/blob/main/utils/cam.py#L3) "
+                      "[readme](https://github.com/owner/repo/blob/main/README.md) "
+                      "[gone](../utils/gone.py) [web](https://example.org/a.py) [here](#setup)")
+    assert images == {"notebooks/figs/tree.png"}
+
+
 class _Assets(HTMLParser):
     """The URLs a page loads by itself (scripts, styles, images, frames), not the links a reader may click."""
 
@@ -238,7 +253,8 @@ def broken_internal_links(site: Path, base: str, links: list[str]) -> list[str]:
 
 def test_every_page_in_chromium(book, site_url: str, browser) -> None:
     """Every page: no console errors, nothing fetched off 127.0.0.1, no broken internal link; every notebook
-    page: its title, its figures loaded, its math rendered by MathJax, its solutions folded, its Colab link."""
+    page: its title, its figures loaded, its math rendered by MathJax, its solutions folded, its Colab link;
+    and the search finds a notebook."""
     by_page = {f"{nb.page}.html": nb for nb in book.notebooks}
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -272,9 +288,24 @@ def test_every_page_in_chromium(book, site_url: str, browser) -> None:
             if (nb := by_page.get(name)) is not None:
                 found += notebook_page_problems(nb, facts)
             problems += [f"{name}: {p}" for p in found]
+        problems += search_problems(page, site_url, book.notebooks[-1])
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def search_problems(page, site_url: str, nb) -> list[str]:
+    """The site's search (Sphinx's, offline) must find a notebook by the longest word of its title."""
+    word = max(re.findall(r"[A-Za-z]{4,}", plain_title(nb.title)), key=len)
+    page.goto(f"{site_url}search.html?q={word}", wait_until="load", timeout=PAGE_TIMEOUT_MS)
+    try:
+        page.wait_for_selector("#search-results ul.search li a", timeout=PAGE_TIMEOUT_MS)
+    except Exception as err:  # Playwright's TimeoutError
+        return [f"search.html: searching {word!r} showed no result ({type(err).__name__})"]
+    hits = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.getAttribute('href'))")
+    if not any(urlsplit(h).path.endswith(f"{nb.page}.html") for h in hits):
+        return [f"search.html: searching {word!r} did not find {nb.page}.html (found {hits})"]
+    return []
 
 
 def notebook_page_problems(nb, facts: dict) -> list[str]:
