@@ -214,6 +214,7 @@ PAGE_FACTS = """() => {
   return {
     h1: (document.querySelector('h1') || {innerText: ''}).innerText,
     images: [...article.querySelectorAll('img')].map(i => ({src: i.currentSrc || i.src, width: i.naturalWidth})),
+    figures: [...article.querySelectorAll('.cell_output img')].filter(i => i.naturalWidth > 0).length,
     math: article.querySelectorAll('.math').length,
     mathjax: article.querySelectorAll('mjx-container').length,
     // a TeX error, or an undefined macro (MathJax prints those in red)
@@ -315,9 +316,8 @@ def notebook_page_problems(nb, facts: dict) -> list[str]:
     if title not in " ".join(facts["h1"].split()):
         found.append(f"title {title!r} not in the page's heading {facts['h1']!r}")
     expected_images = image_outputs(nb)
-    loaded = sum(i["width"] > 0 for i in facts["images"])
-    if loaded < expected_images:
-        found.append(f"{loaded} images loaded, the notebook has {expected_images} image outputs")
+    if facts["figures"] < expected_images:
+        found.append(f"{facts['figures']} output images loaded, the notebook has {expected_images} image outputs")
     markdown = markdown_text(nb)
     if INLINE_MATH.search(markdown) and facts["mathjax"] == 0:
         found.append("the notebook has $math$ but MathJax rendered none")
