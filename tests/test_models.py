@@ -43,3 +43,17 @@ def test_convnet_and_punknet_shapes_and_outputs() -> None:
     torch.testing.assert_close(probs.sum(1), torch.ones(2))
     p = models.PunkNet()(torch.rand(5, 3, 24, 24))
     assert p.shape == (5, 1) and ((p > 0) & (p < 1)).all()
+
+
+def test_convnet_blocks_run_in_the_article_order() -> None:
+    """conv → ReLU → max-pool → BatchNorm, as the article's forward: with a negative BatchNorm scale,
+    pooling before or after BatchNorm gives different numbers, so the order is observable."""
+    torch.manual_seed(0)
+    model = models.CifarConvNet().eval()
+    with torch.no_grad():
+        model.batchnorm2.weight.uniform_(-2, -0.5)
+        model.batchnorm2.running_mean.uniform_(-1, 1)
+    x = torch.rand(2, 8, 32, 32)
+    article = model.batchnorm2(model.pool2(torch.relu(model.conv2(x))))
+    torch.testing.assert_close(model.block(2, x), article)
+    assert not torch.allclose(model.pool2(model.batchnorm2(torch.relu(model.conv2(x)))), article)

@@ -1,7 +1,11 @@
+import pickle
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
-from utils import data, models, recipes
+from utils import config, data, models, recipes
 
 
 def test_the_cifar_setup_follows_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,3 +44,51 @@ def test_notebook_07s_methods_all_apply_to_the_cifar_convnet(monkeypatch: pytest
     for name, method in recipes.cifar_attribution_methods(background).items():
         maps = method(model, images, targets)
         assert maps.shape == (2, 32, 32) and torch.isfinite(maps).all(), name
+
+
+def write_balanced_batches(folder: Path, per_class: int, n_batches: int) -> None:
+    """A CIFAR-10 folder whose every batch holds ``per_class`` images of each class; the first pixel
+    of an image encodes its batch (tens) and its class (units)."""
+    folder.mkdir(parents=True)
+    for b in range(n_batches + 1):
+        name = f"data_batch_{b + 1}" if b < n_batches else "test_batch"
+        labels = [k for k in range(10) for _ in range(per_class)]
+        pixels = np.stack([np.full(3072, 10 * b + k, np.uint8) for k in labels])
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": pixels, b"labels": labels}, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": [f"class{k}".encode() for k in range(10)]}, f)
+
+
+def test_balanced_subset_reads_only_the_batches_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_balanced_batches(config.data_root() / "cifar-10-batches-py", per_class=6, n_batches=3)
+    read = []
+    original = data._read_cifar_batch
+    monkeypatch.setattr(data, "_read_cifar_batch", lambda path: read.append(path.name) or original(path))
+    subset = data.load_cifar10(per_class=4, seed=1)
+    assert read == ["data_batch_1"], "six per class in the first file: the others must stay unread"
+    assert subset.y.bincount().tolist() == [4] * 10
+    assert torch.equal((subset.x[:, 0, 0, 0] * 255).round().long() % 10, subset.y), "pixels stay with labels"
+    again = data.load_cifar10(per_class=4, seed=1)
+    assert torch.equal(again.x, subset.x), "the subset is seeded"
+    read.clear()
+    assert data.load_cifar10(per_class=10).y.bincount().tolist() == [10] * 10
+    assert read == ["data_batch_1", "data_batch_2"]
+    with pytest.raises(ValueError, match="ask for fewer"):
+        data.load_cifar10(per_class=100)
+
+
+def test_quick_cifar_setup_is_balanced(monkeypatch: pytest.MonkeyPatch) -> None:
+    write_balanced_batches(config.data_root() / "cifar-10-batches-py", per_class=600, n_batches=1)
+    monkeypatch.setenv("XAI_QUICK", "1")
+    setup = recipes.cifar_convnet_setup()
+    train_set, val_set = recipes.cifar_convnet_data(setup)
+    assert train_set.y.bincount().tolist() == [setup.n_train // 10] * 10
+    assert val_set.y.bincount().tolist() == [setup.n_val // 10] * 10
+
+
+def test_earring_split_is_seeded_and_exactly_three_to_one() -> None:
+    train_idx, test_idx = recipes.earring_split()
+    assert (len(train_idx), len(test_idx)) == (7_500, 2_500)
+    assert torch.equal(torch.sort(torch.cat([train_idx, test_idx])).values, torch.arange(10_000))
+    assert torch.equal(recipes.earring_split()[0], train_idx)

@@ -16,11 +16,13 @@ XAVIER_BIAS = 0.01  # the SHAP article initialises every conv bias to 0.01
 class CifarConvNet(nn.Module):
     """The CIFAR-10 ConvNet of the Paperspace SHAP article, written for SHAP's DeepExplainer.
 
-    Seven convolutions: 3→8→8 (max-pool) →32→32 (max-pool) →128→128 (max-pool), each 3×3 with
-    padding 1 and followed by ReLU then BatchNorm; a 1×1 convolution to 10 channels, AvgPool2d(3)
-    and softmax. The article calls ``F.relu``/``F.softmax`` in ``forward``; here every
-    nonlinearity is its own module (one ``nn.ReLU`` per use) because DeepExplainer only sees
-    modules. Parameter names match the article's, so the same weights load into both.
+    Six 3×3 convolutions (padding 1), 3→8→8→32→32→128→128, each followed, in the article's order,
+    by ReLU, then (after layers 2, 4 and 6) a 2×2 max-pool, then BatchNorm; a 1×1 convolution to 10
+    channels and AvgPool2d(3) give the logits, a softmax the probabilities. The article calls
+    ``F.relu``/``F.softmax`` in ``forward``; here every nonlinearity is its own module (one
+    ``nn.ReLU`` per use) because DeepExplainer only sees modules. Parameter names match the
+    article's, so the same weights load into both. Weights are Xavier-uniform, biases 0.01, as the
+    article initialises them.
 
     Input (N, 3, 32, 32) in [0, 1]; output (N, 10) class probabilities.
     """
@@ -42,9 +44,11 @@ class CifarConvNet(nn.Module):
                 nn.init.constant_(m.bias, XAVIER_BIAS)
 
     def block(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        """Layer ``i``: conv → ReLU → BatchNorm, then the max-pool after layers 2, 4 and 6."""
-        x = getattr(self, f"batchnorm{i}")(getattr(self, f"relu{i}")(getattr(self, f"conv{i}")(x)))
-        return getattr(self, f"pool{i}")(x) if i % 2 == 0 else x
+        """Layer ``i`` as the article runs it: conv → ReLU → (max-pool after layers 2, 4, 6) → BatchNorm."""
+        x = getattr(self, f"relu{i}")(getattr(self, f"conv{i}")(x))
+        if i % 2 == 0:
+            x = getattr(self, f"pool{i}")(x)
+        return getattr(self, f"batchnorm{i}")(x)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The pre-softmax scores (N, 10)."""
