@@ -27,6 +27,15 @@ def test_cam_mean_plus_bias_is_the_logit() -> None:
                                logits[[0, 1, 2], [0, 2, 3]].detach(), atol=1e-5, rtol=1e-5)
 
 
+def test_difference_of_two_cams_decomposes_the_logit_difference() -> None:
+    """The contrastive map of notebook 04: CAM(a) − CAM(b) is the CAM of logit_a − logit_b."""
+    net, x = GapNet().eval(), torch.rand(1, 3, 6, 5)
+    maps = cam.CAM(net, net.features, net.fc)(x.repeat(2, 1, 1, 1), [1, 3])
+    logits, bias = net(x)[0].detach(), net.fc.bias.detach()
+    torch.testing.assert_close((maps[0] - maps[1]).mean() + bias[1] - bias[3], logits[1] - logits[3],
+                               atol=1e-5, rtol=1e-5)
+
+
 def test_gradcam_of_a_gap_net_is_the_positive_part_of_cam_scaled() -> None:
     net, x = GapNet().eval(), torch.rand(2, 3, 6, 5)
     cam_maps = cam.CAM(net, net.features, net.fc)(x, [1, 1])
