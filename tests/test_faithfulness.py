@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -35,3 +36,38 @@ def test_deletion_in_the_true_attribution_order_beats_the_reverse_order() -> Non
     true_order = faithfulness.area_under(faithfulness.deletion_curve(model, image, attribution, 0, steps=16))
     reverse = faithfulness.area_under(faithfulness.deletion_curve(model, image, -attribution, 0, steps=16))
     assert true_order < reverse - 0.05
+
+
+def test_aucs_gives_one_area_per_image(setup) -> None:
+    model, x, targets = setup
+    maps = torch.rand(3, 8, 8)
+    areas = faithfulness.aucs(faithfulness.deletion_curve, model, x, maps, targets)
+    assert areas.shape == (3,)
+    expected = faithfulness.area_under(faithfulness.deletion_curve(model, x[1], maps[1], int(targets[1])))
+    assert areas[1] == pytest.approx(expected)
+
+
+def test_bootstrap_ci_brackets_the_mean_and_narrows_with_more_images() -> None:
+    rng = np.random.default_rng(0)
+    few, many = rng.normal(1.0, 1.0, 20), rng.normal(1.0, 1.0, 2000)
+    mean, lo, hi = faithfulness.bootstrap_ci(few)
+    assert lo < mean < hi and mean == pytest.approx(few.mean())
+    _, lo_many, hi_many = faithfulness.bootstrap_ci(many)
+    assert hi_many - lo_many < (hi - lo) / 5  # the width shrinks like 1/√N: √100 = 10
+    assert lo_many < 1.0 < hi_many
+    assert faithfulness.bootstrap_ci(few) == faithfulness.bootstrap_ci(few)  # seeded
+    with pytest.raises(ValueError, match="one score per image"):
+        faithfulness.bootstrap_ci(np.ones((3, 2)))
+
+
+def test_rank_correlations_count_flat_maps_as_zero() -> None:
+    a = torch.rand(3, 4, 4)
+    b = a.clone()
+    b[1] = 0.5  # a constant map: no ranking
+    rhos, flat = faithfulness.rank_correlations(a, b)
+    np.testing.assert_allclose(rhos[[0, 2]], 1.0)
+    assert rhos[1] == 0.0 and flat.tolist() == [False, True, False]
+    rhos, _ = faithfulness.rank_correlations(a, -a)  # absolute values: the sign does not matter
+    np.testing.assert_allclose(rhos, 1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        faithfulness.rank_correlations(a, a[:2])

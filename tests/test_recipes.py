@@ -41,7 +41,7 @@ def test_notebook_07s_methods_all_apply_to_the_cifar_convnet(monkeypatch: pytest
     images, background = recipes.cifar_explained_images(val, 2), recipes.cifar_background(val, setup)
     assert background.shape == (4, 3, 32, 32) and torch.equal(images, val.x[-200:][:2])
     targets = model(images).argmax(1)
-    for name, method in recipes.cifar_attribution_methods(background).items():
+    for name, method in recipes.cifar_attribution_methods(model, background).items():
         maps = method(model, images, targets)
         assert maps.shape == (2, 32, 32) and torch.isfinite(maps).all(), name
 

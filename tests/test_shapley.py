@@ -90,3 +90,31 @@ def test_layer_gradient_shap_ranks_outputs_and_reports_what_it_decomposes() -> N
     np.testing.assert_allclose(e.outputs, outputs.gather(1, torch.as_tensor(e.indexes)).numpy(), atol=1e-6)
     np.testing.assert_allclose(e.base_values, base.numpy()[e.indexes], atol=1e-6)
     assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
+
+
+def test_gradient_shap_top_of_a_linear_model_with_one_background_point_is_exact() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4))
+    background, x = torch.rand(1, 3, 2, 2), torch.rand(2, 3, 2, 2)
+    e = shapley.gradient_shap_top(model, background, x, ranked_outputs=2, nsamples=5)
+    with torch.no_grad():
+        outputs = model(x)
+    np.testing.assert_array_equal(e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy())
+    weight = model[1].weight.detach().numpy()[e.indexes]  # (2, 2, 12): per image, per ranked class
+    expected = (x - background).reshape(2, 1, 12).numpy() * weight
+    np.testing.assert_allclose(e.values.reshape(2, 12, 2).transpose(0, 2, 1), expected, atol=1e-5)
+    assert e.additivity_error() < 1e-5  # one background point and a linear model: exact
+
+
+def test_gradient_shap_top_on_a_split_network_is_complete_in_expectation() -> None:
+    """Split a small ReLU network at a hidden layer, explain the tail on the head's outputs (the
+    faithful port of Keras' layer explanation, notebook 06): the totals approach f(x) − E f(b)."""
+    torch.manual_seed(0)
+    head = nn.Sequential(nn.Linear(6, 8), nn.ReLU())
+    tail = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    background, x = head(torch.randn(40, 6)).detach(), head(torch.randn(2, 6)).detach()
+    e = shapley.gradient_shap_top(tail, background, x, ranked_outputs=1, nsamples=4000)
+    change = e.outputs - e.base_values
+    totals = e.values.reshape(2, -1, 1).sum(1)
+    np.testing.assert_allclose(totals, change, atol=0.05 * np.abs(change).max() + 1e-3)
+    assert e.additivity_error() < 0.05 * np.abs(change).max() + 1e-3

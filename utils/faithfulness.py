@@ -8,13 +8,18 @@ blurred image and puts the pixels back in the same order: **higher insertion AUC
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
+from scipy.stats import spearmanr
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from .config import device_of
 
 STEPS = 32  # points on each curve
+BOOTSTRAP_SAMPLES = 2000  # resamples behind every confidence interval
 
 
 def blurred(image: torch.Tensor) -> torch.Tensor:
@@ -60,3 +65,64 @@ def insertion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tenso
 def area_under(curve: torch.Tensor) -> float:
     """Area under a curve sampled evenly on [0, 1] (trapezoid rule)."""
     return torch.trapezoid(curve, dx=1 / (len(curve) - 1)).item()
+
+
+Curve = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def aucs(curve: Curve, model: nn.Module, images: torch.Tensor, maps: torch.Tensor,
+         targets: torch.Tensor) -> np.ndarray:
+    """(N,) area under ``curve`` (e.g. :func:`deletion_curve`) for each image, its map and its target.
+
+    Args:
+        images: (N, C, H, W); maps: (N, H, W) attribution maps; targets: (N,) explained classes.
+    """
+    return np.array([area_under(curve(model, image, saliency, int(target)))
+                     for image, saliency, target in zip(images, maps, targets)])
+
+
+def bootstrap_ci(scores: np.ndarray, level: float = 0.95, n_boot: int = BOOTSTRAP_SAMPLES,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-image ``scores`` (N,) and its percentile bootstrap confidence interval.
+
+    Efron & Tibshirani 1993, "An Introduction to the Bootstrap": resample the N images with
+    replacement ``n_boot`` times; the interval holds the central ``level`` of the resampled means.
+    For a difference between two methods on the same images, pass the per-image differences (a
+    paired bootstrap): the interval then excludes 0 only when one method wins on this sample of images.
+
+    Returns:
+        (mean, lower, upper).
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 1 or len(scores) < 2:
+        raise ValueError(f"Expected one score per image (N,) with N ≥ 2, got shape {scores.shape}.")
+    rows = np.random.default_rng(seed).integers(0, len(scores), (n_boot, len(scores)))
+    means = scores[rows].mean(1)
+    tail = (1 - level) / 2 * 100
+    return float(scores.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
+def is_flat(maps: torch.Tensor) -> torch.Tensor:
+    """(N,) True where a map (N, H, W) is constant: it ranks no pixel above another."""
+    flat = maps.flatten(1)
+    return (flat == flat[:, :1]).all(1)
+
+
+def rank_correlations(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's ρ between |a[i]| and |b[i]| for each pair of maps (N, H, W) (Adebayo et al. 2018).
+
+    Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018, compare maps by the rank
+    correlation of their absolute values. A constant map has no ranking, so ρ is undefined there:
+    it is returned as 0, and the second array says where (count these: a flat map "passes" a test
+    that asks for ρ ≈ 0 without explaining anything).
+
+    Returns:
+        rhos (N,) and flat (N,), True where either map is constant.
+    """
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError(f"Expected two stacks of maps of the same shape (N, H, W), got {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}.")
+    flat = (is_flat(a.abs()) | is_flat(b.abs())).numpy()
+    rhos = np.array([0.0 if f else spearmanr(x.abs().flatten(), y.abs().flatten())[0]
+                     for x, y, f in zip(a, b, flat)])
+    return rhos, flat

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import attribution, data, models, training
+from . import attribution, config, data, models, training
 from .config import DEVICE, by_mode, seed_everything
 
 
@@ -91,21 +91,66 @@ def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledIm
     return model, history
 
 
-def cifar_attribution_methods(background: torch.Tensor) -> dict[str, attribution.Method]:
-    """The seven maps notebook 07 compares on the CIFAR-10 ConvNet, at its settings (by mode).
+class PixelsToProbabilities(nn.Module):
+    """A CIFAR-10 network that expects normalised inputs and returns logits (the pretrained ResNet20),
+    wrapped to take (N, 3, 32, 32) pixels in [0, 1] and return probabilities, like the course's ConvNet.
 
-    Grad-CAM uses the last 8×8 feature map (``batchnorm6``); occlusion hides 4×4 windows (stride 2)
-    with a blurred copy, the removal the deletion metric uses.
+    Then every attribution method, removal baseline (black is pixel 0) and curve of notebook 07
+    treats both networks alike.
     """
-    return {
+
+    def __init__(self, network: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.network = network
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.network((x - self.mean) / self.std), dim=1)
+
+
+def cifar_resnet20_on_pixels() -> PixelsToProbabilities:
+    """The pretrained CIFAR-10 ResNet20 (91.7 % test accuracy) on [0, 1] pixels, giving probabilities."""
+    resnet = models.load_cifar_resnet20()
+    return PixelsToProbabilities(resnet, models.IMAGENET_MEAN, models.IMAGENET_STD).to(
+        config.device_of(resnet)).eval()
+
+
+def cifar_last_feature_map(model: nn.Module) -> nn.Module:
+    """The module whose output is the last 8×8 feature map of a CIFAR-10 network (Grad-CAM's layer):
+    ``relu6`` of the ConvNet (before its last max-pool), ``layer3`` of a CIFAR ResNet, found inside
+    any wrapper."""
+    for module in model.modules():
+        if isinstance(module, models.CifarConvNet):
+            return module.relu6
+        if isinstance(module, models.CifarResNet):
+            return module.layer3
+    raise ValueError(f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of the course's "
+                     "CIFAR-10 networks, or call attribution.grad_cam_maps with your own layer.")
+
+
+def cifar_attribution_methods(model: nn.Module, background: torch.Tensor) -> dict[str, attribution.Method]:
+    """The maps notebook 07 compares on a CIFAR-10 network, at its settings (by mode).
+
+    Grad-CAM uses the last 8×8 feature map (:func:`cifar_last_feature_map`). Occlusion hides 4×4
+    windows (stride 2), once with a blurred copy of the image (the removal of the blur deletion
+    metric) and once with black (that of the black one). Deep SHAP only where DeepExplainer is exact,
+    networks whose every nonlinearity is a module: the ConvNet, not the ResNet (``torch.relu`` in
+    its blocks).
+    """
+    methods = {
         "Deep SHAP": attribution.deep_shap_maps(background),
         "Gradient SHAP": attribution.gradient_shap_maps(background, nsamples=by_mode(quick=32, full=200)),
         "Integrated Gradients": attribution.integrated_gradients,
         "Saliency": attribution.saliency,
-        "Occlusion": attribution.occlusion_maps(window=4, stride=2, blur=True),
-        "Grad-CAM": attribution.grad_cam_maps(lambda m: m.batchnorm6),
+        "Occlusion (blur)": attribution.occlusion_maps(window=4, stride=2, blur=True),
+        "Occlusion (black)": attribution.occlusion_maps(window=4, stride=2, blur=False),
+        "Grad-CAM": attribution.grad_cam_maps(cifar_last_feature_map),
         "Random": attribution.random_maps(),
     }
+    if not any(isinstance(m, models.CifarConvNet) for m in model.modules()):
+        del methods["Deep SHAP"]
+    return methods
 
 
 # --- CryptoPunks earring classifier: notebook 03, benchmarks/occlusion_speed.py ----------------------

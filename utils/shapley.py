@@ -112,6 +112,38 @@ def gradient_shap(model: nn.Module, background: torch.Tensor, x: torch.Tensor, *
     return values[..., None] if values.ndim == x.ndim else values
 
 
+def gradient_shap_top(model: nn.Module, background: torch.Tensor, x: torch.Tensor, *, ranked_outputs: int = 2,
+                      nsamples: int = 200, seed: int = 0, batch_size: int = 50) -> ShapExplanation:
+    """SHAP values of ``model``'s ``ranked_outputs`` largest outputs per input, by GradientExplainer.
+
+    Expected gradients (Erion et al. 2021) on whatever ``model`` takes: images, or a layer's
+    activations when ``model`` is the *tail* of a network split at that layer and ``background``
+    and ``x`` went through the *head* first. The latter is the PyTorch port of Keras'
+    ``GradientExplainer((layer.input, model.output), map2layer(background))`` (notebook 06): the
+    path and the multiplier both live in the layer's space, so the totals estimate
+    f(x) − E f(background) (completeness, up to Monte-Carlo error ~ 1/√nsamples).
+
+    Args:
+        background: (B, ...) inputs of ``model`` whose mean output is the reference.
+        x: (N, ...) inputs to explain.
+        ranked_outputs: explain the K largest outputs of each input, best first.
+        nsamples: samples per input and output (SHAP's default 200); seed: SHAP's ``rseed``.
+
+    Returns:
+        A :class:`ShapExplanation` with values (N, ..., K), ``indexes`` (N, K) of the explained
+        outputs, their ``outputs`` (N, K) and ``base_values`` (N, K), the mean over ``background``.
+    """
+    model.eval()
+    device = device_of(model)
+    with restored_hooks(model):
+        explainer = shap.GradientExplainer(model, background.to(device), batch_size=batch_size)
+        values, indexes = explainer.shap_values(x.to(device), ranked_outputs=ranked_outputs, nsamples=nsamples,
+                                                rseed=seed)
+    indexes = np.asarray(indexes.cpu() if hasattr(indexes, "cpu") else indexes)
+    outputs, base = predict(model, x).numpy(), predict(model, background).numpy().mean(0)
+    return ShapExplanation(np.asarray(values), base[indexes], np.take_along_axis(outputs, indexes, 1), indexes)
+
+
 class OutputColumn(nn.Module):
     """Output column ``k`` of ``model`` as a one-output model, so that SHAP explains only that class."""
 
