@@ -118,3 +118,28 @@ def test_gradient_shap_top_on_a_split_network_is_complete_in_expectation() -> No
     totals = e.values.reshape(2, -1, 1).sum(1)
     np.testing.assert_allclose(totals, change, atol=0.05 * np.abs(change).max() + 1e-3)
     assert e.additivity_error() < 0.05 * np.abs(change).max() + 1e-3
+
+
+class Square(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x
+
+
+def test_captum_layer_gradient_shap_is_biased_where_the_port_is_not() -> None:
+    """h(x) = x², f(a) = a², explained at the layer between them, from b = 0 to x = 1: f changes by 1.
+
+    The port (path and multiplier in layer space) integrates ∫ 2t dt = 1. Captum's LayerGradientShap
+    takes the gradient at h(t·x) = t² but multiplies by h(x) − h(b) = 1: ∫ 2t² dt = 2/3 (notebook 06).
+    """
+    from captum.attr import LayerGradientShap
+
+    head, tail = Square(), nn.Sequential(Square())
+    model = nn.Sequential(head, tail)
+    x, b = torch.ones(1, 1), torch.zeros(1, 1)
+    port = shapley.gradient_shap_top(tail, head(b), head(x), ranked_outputs=1, nsamples=4000)
+    assert port.values.sum() == pytest.approx(1.0, abs=0.03)
+    torch.manual_seed(0)
+    captum = LayerGradientShap(model, tail[0], multiply_by_inputs=True).attribute(
+        x, baselines=b, n_samples=4000, stdevs=0.0, attribute_to_layer_input=True)
+    captum = captum[0] if isinstance(captum, tuple) else captum
+    assert captum.sum().item() == pytest.approx(2 / 3, abs=0.03)
