@@ -293,7 +293,7 @@ def finetune_with_tree_supervision(head: nn.Module, inputs: torch.Tensor, labels
         for epoch in range(epochs):
             total = 0.0
             for batch in tqdm(torch.randperm(len(inputs), generator=generator).split(batch_size),
-                              desc=f"tree supervision, epoch {epoch + 1}/{epochs}", leave=False):
+                              desc=f"tree supervision, epoch {epoch + 1}/{epochs}", leave=False, mininterval=10):
                 beta, omega = loss_weights(step / steps, omega_end, beta_end)
                 x, y = inputs[batch].to(device).float(), labels[batch].to(device)
                 loss = tree_supervision_loss(root, head(x), y, beta, omega)
