@@ -11,8 +11,9 @@ Wan, Dunlap, Ho, Yin, Lee, Petryk, Bargal, Gonzalez, "NBDT: Neural-Backed Decisi
   authors' ``get_node_logits``: the inner product with the mean of those rows, plus the mean bias);
   a softmax over the children gives the decision. Soft inference multiplies the decisions along each
   root-to-leaf path; hard inference follows the most probable child from the root.
-- Training: the soft tree supervision loss β_t·CE(logits) + ω_t·CE(soft tree), with ω_t growing
-  linearly from 0 and β_t moving linearly from 1 (the authors' ``TreeSupLoss.get_weight``).
+- Training: the soft tree supervision loss β_t·CE(logits) + ω_t·CE(soft tree); each weight moves
+  linearly from a start to an end value over training, as in the authors' ``TreeSupLoss.get_weight``
+  (here ω starts at 0 and β at 1).
 """
 
 from __future__ import annotations
