@@ -71,3 +71,21 @@ def test_rank_correlations_count_flat_maps_as_zero() -> None:
     np.testing.assert_allclose(rhos, 1.0)
     with pytest.raises(ValueError, match="same shape"):
         faithfulness.rank_correlations(a, a[:2])
+
+
+def test_max_sensitivity_is_zero_for_a_constant_map_and_grows_with_the_radius() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    images, targets = torch.rand(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])
+
+    def weights(net, x, t):  # a linear model's gradient map: the same for every input
+        return net[1].weight.detach()[t].reshape(-1, 3, 2, 2).sum(1)
+
+    np.testing.assert_allclose(faithfulness.max_sensitivity(weights, model, images, targets, n_perturb=3), 0.0)
+
+    def input_times_weights(net, x, t):
+        return (x * net[1].weight.detach()[t].reshape(-1, 3, 2, 2)).sum(1)
+
+    small = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.01, n_perturb=5)
+    large = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.1, n_perturb=5)
+    assert (small > 0).all() and (large > small).all()
