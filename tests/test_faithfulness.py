@@ -89,3 +89,36 @@ def test_max_sensitivity_is_zero_for_a_constant_map_and_grows_with_the_radius() 
     small = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.01, n_perturb=5)
     large = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.1, n_perturb=5)
     assert (small > 0).all() and (large > small).all()
+
+
+def test_max_sensitivity_equals_captums_sensitivity_max_on_the_same_perturbations() -> None:
+    """Notebook 07 says Captum's ``sensitivity_max`` computes the same quantity: fed the very noise
+    our function draws (same seed, same order), Captum must return the same numbers."""
+    from captum.metrics import sensitivity_max
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
+    images, targets = torch.rand(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])
+    radius, n_perturb = 0.05, 6
+
+    def gradient_times_input(net, x, t):  # a map that changes with the input (ReLU switches)
+        with torch.enable_grad():  # Captum calls the method under no_grad
+            x = x.clone().requires_grad_()
+            grad, = torch.autograd.grad(net(x).gather(1, t[:, None]).sum(), x)
+        return (grad * x).sum(1).detach()
+
+    ours = faithfulness.max_sensitivity(gradient_times_input, model, images, targets, radius=radius,
+                                        n_perturb=n_perturb, seed=0)
+    generator = torch.Generator().manual_seed(0)  # replay our draws in Captum's layout: image-major
+    noise = torch.stack([(torch.rand(images.shape, generator=generator) * 2 - 1) * radius for _ in range(n_perturb)])
+    noise = noise.transpose(0, 1).reshape(-1, *images.shape[1:])
+
+    def replay(inputs, perturb_radius=radius):  # Captum passes each image n_perturb times in a row
+        return inputs + noise
+
+    def explain(x, target):  # Captum passes inputs as a tuple and wants the maps as a tuple back
+        return (gradient_times_input(model, x[0] if isinstance(x, tuple) else x, target),)
+
+    theirs = sensitivity_max(explain, images, perturb_func=replay, n_perturb_samples=n_perturb, target=targets)
+    assert (ours > 0).all()
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)
