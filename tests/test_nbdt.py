@@ -85,7 +85,8 @@ def test_naming_needs_the_leaves_wordnet_ids(tmp_path: Path) -> None:
 
 
 def test_read_hierarchy_matches_leaves_by_wordnet_id(tmp_path: Path) -> None:
-    tree = nbdt.read_hierarchy(wordnet_file(tmp_path / "g.json"), wnids=["c", "d", "car"], classes=["cat", "dog", "car"])
+    tree = nbdt.read_hierarchy(wordnet_file(tmp_path / "g.json"), wnids=["c", "d", "car"],
+                               classes=["cat", "dog", "car"])
     assert tree.name == "entity" and tree.clades() == {frozenset({0, 1, 2}), frozenset({0, 1}), frozenset({2})}
 
 
