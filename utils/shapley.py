@@ -133,10 +133,21 @@ def gradient_shap_top(model: nn.Module, background: torch.Tensor, x: torch.Tenso
         A :class:`ShapExplanation` with values (N, ..., K), ``indexes`` (N, K) of the explained
         outputs, their ``outputs`` (N, K) and ``base_values`` (N, K), the mean over ``background``.
     """
+    return _ranked_gradient_shap(model, None, background, x, ranked_outputs=ranked_outputs, nsamples=nsamples,
+                                 seed=seed, batch_size=batch_size)
+
+
+def _ranked_gradient_shap(model: nn.Module, layer: nn.Module | None, background: torch.Tensor, x: torch.Tensor, *,
+                          ranked_outputs: int, nsamples: int, seed: int, batch_size: int,
+                          local_smoothing: float = 0.0) -> ShapExplanation:
+    """GradientExplainer on ``model`` (or ``(model, layer)``) for the top outputs, with the outputs and
+    mean background outputs of the explained classes; no hook is left behind."""
     model.eval()
     device = device_of(model)
+    target = model if layer is None else (model, layer)
     with restored_hooks(model):
-        explainer = shap.GradientExplainer(model, background.to(device), batch_size=batch_size)
+        explainer = shap.GradientExplainer(target, background.to(device), batch_size=batch_size,
+                                           local_smoothing=local_smoothing)
         values, indexes = explainer.shap_values(x.to(device), ranked_outputs=ranked_outputs, nsamples=nsamples,
                                                 rseed=seed)
     indexes = np.asarray(indexes.cpu() if hasattr(indexes, "cpu") else indexes)
@@ -177,13 +188,5 @@ def gradient_shap_layer(model: nn.Module, layer: nn.Module, background: torch.Te
         not the image's), ``indexes`` (N, ranked_outputs) of the explained classes, best first, and
         the outputs and mean background outputs of those classes.
     """
-    model.eval()
-    device = device_of(model)
-    with restored_hooks(model):
-        explainer = shap.GradientExplainer((model, layer), background.to(device), batch_size=batch_size,
-                                           local_smoothing=local_smoothing)
-        values, indexes = explainer.shap_values(x.to(device), ranked_outputs=ranked_outputs, nsamples=nsamples,
-                                                rseed=seed)
-    indexes = np.asarray(indexes.cpu() if hasattr(indexes, "cpu") else indexes)
-    outputs, base = predict(model, x).numpy(), predict(model, background).numpy().mean(0)
-    return ShapExplanation(np.asarray(values), base[indexes], np.take_along_axis(outputs, indexes, 1), indexes)
+    return _ranked_gradient_shap(model, layer, background, x, ranked_outputs=ranked_outputs, nsamples=nsamples,
+                                 seed=seed, batch_size=batch_size, local_smoothing=local_smoothing)
