@@ -36,7 +36,7 @@ book: install
 COLAB_VENV ?= .venv-colab
 COLAB_BIN := $(COLAB_VENV)/bin
 COLAB_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) python3.13)
-COLAB_TEST_TOOLS := pytest nbval ipykernel ipywidgets
+COLAB_TEST_TOOLS := pytest nbval ipykernel ipywidgets quantus
 PYTEST_ARGS ?=
 
 $(COLAB_BIN)/.installed: requirements.txt constraints-colab.txt

@@ -122,3 +122,25 @@ def test_max_sensitivity_equals_captums_sensitivity_max_on_the_same_perturbation
     theirs = sensitivity_max(explain, images, perturb_func=replay, n_perturb_samples=n_perturb, target=targets)
     assert (ours > 0).all()
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)
+
+
+def test_deletion_to_black_equals_quantus_pixel_flipping(setup) -> None:
+    """Cross-check with Quantus (Hedström et al. 2023): its ``PixelFlipping`` sets the most-attributed
+    features to a baseline, a fixed number of channel values per step, and records the target's output
+    after each step. With the baseline 0 (Quantus's "black" is the image minimum) and no normalisation,
+    every third step of 8 values completes 8 whole pixels: there it must trace our deletion curve after
+    its first point (ours starts with nothing removed)."""
+    import quantus
+
+    model, x, targets = setup
+    maps = torch.randn(3, 8, 8)  # random maps: distinct values, so both sides sort alike
+    metric = quantus.PixelFlipping(features_in_step=8, perturb_baseline=0.0, normalise=False, abs=False,
+                                   disable_warnings=True, display_progressbar=False)
+    theirs = metric(model=model, x_batch=x.numpy(), y_batch=targets.numpy(), a_batch=maps[:, None].numpy(),
+                    softmax=True, device="cpu", channel_first=True)  # TinyNet ends in nn.Softmax: kept as is
+    theirs = np.array(theirs)[:, 2::3]  # a pixel's 3 channels tie, so they are removed in a row
+    ours = [faithfulness.deletion_curve(model, image, m, int(t), steps=8)[1:] for image, m, t in zip(x, maps, targets)]
+    np.testing.assert_allclose(theirs, torch.stack(ours).numpy(), rtol=1e-5, atol=1e-6)
+    reversed_order = [faithfulness.deletion_curve(model, image, -m, int(t), steps=8)[1:]
+                      for image, m, t in zip(x, maps, targets)]
+    assert not np.allclose(theirs, torch.stack(reversed_order).numpy())  # the order matters
