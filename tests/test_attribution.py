@@ -48,3 +48,9 @@ def test_one_image_instead_of_a_batch_says_so(setup) -> None:
     model, x, targets = setup
     with pytest.raises(ValueError, match=r"image\[None\]"):
         attribution.integrated_gradients(model, x[0], targets[:1])
+
+
+def test_in_batches_gives_the_maps_of_one_pass(setup) -> None:
+    model, x, targets = setup
+    torch.testing.assert_close(attribution.in_batches(attribution.saliency, model, x, targets, batch_size=2),
+                               attribution.saliency(model, x, targets))

@@ -20,6 +20,20 @@ def test_deletion_and_insertion_curves_run_between_the_right_ends(setup) -> None
     torch.testing.assert_close(blurred[[0, -1]], p[[0, 2]])
 
 
+def test_remove_top_fills_exactly_the_top_fraction_of_each_map() -> None:
+    images = torch.rand(2, 3, 4, 4)
+    maps = torch.stack([torch.arange(16.).reshape(4, 4), -torch.arange(16.).reshape(4, 4)])
+    fill = torch.tensor([0.1, 0.2, 0.3])
+    out = faithfulness.remove_top(images, maps, 0.25, fill)
+    removed = (out != images).any(1)
+    assert removed.sum((1, 2)).tolist() == [4, 4]
+    assert removed[0].flatten()[12:].all() and removed[1].flatten()[:4].all()  # the 4 largest of each map
+    torch.testing.assert_close(out[0, :, 3, 3], fill)
+    torch.testing.assert_close(out[:, :, 1], images[:, :, 1])  # the rest untouched
+    with pytest.raises(ValueError, match=r"maps \(N, H, W\)"):
+        faithfulness.remove_top(images, maps[:, :2], 0.25, fill)
+
+
 def test_area_under() -> None:
     assert faithfulness.area_under(torch.ones(5)) == pytest.approx(1.0)
     assert faithfulness.area_under(torch.linspace(0, 1, 11)) == pytest.approx(0.5)

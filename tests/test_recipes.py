@@ -33,6 +33,20 @@ def test_train_cifar_convnet_trains_once_then_loads(capsys) -> None:
         assert torch.equal(a, b)
 
 
+def test_a_variant_or_another_seed_trains_its_own_model(capsys) -> None:
+    """ROAR retrains on degraded images of the same size: the variant must keep it from loading the
+    model trained on the originals (the checkpoint key does not see the data), and seeds must differ."""
+    setup = recipes.CifarConvNetSetup(n_train=None, n_val=None, epochs=1, n_background=4)
+    train_set, val_set = tiny_cifar(32), tiny_cifar(16)
+    original, _ = recipes.train_cifar_convnet(train_set, val_set, setup)
+    for variant, seed in [("roar_test", 0), ("", 1)]:
+        other, _ = recipes.train_cifar_convnet(train_set, val_set, setup, variant=variant, seed=seed)
+        assert "loaded the trained model" not in capsys.readouterr().out
+        assert torch.equal(other.conv1.weight, original.conv1.weight) == (seed == 0)  # seeded, deterministic
+    recipes.train_cifar_convnet(train_set, val_set, setup, variant="roar_test")
+    assert "loaded the trained model from the cache: cifar10_convnet_roar_test-" in capsys.readouterr().out
+
+
 def test_notebook_07s_methods_all_apply_to_the_cifar_convnet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XAI_QUICK", "1")
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from captum.attr import IntegratedGradients, Saliency
 from torch import nn
+from tqdm import tqdm
 
 from . import cam, occlusion, shapley
 from .config import device_of
@@ -107,3 +108,12 @@ def random_maps(seed: int = 0) -> Method:
     def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return torch.rand(len(x), *x.shape[-2:], generator=torch.Generator().manual_seed(seed))
     return method
+
+
+def in_batches(method: Method, model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
+               batch_size: int = 500) -> torch.Tensor:
+    """``method``'s maps (N, H, W) of many images, ``batch_size`` images at a time: gradient methods
+    keep every activation of a batch, so one pass over thousands of images would not fit in memory.
+    (A seeded :func:`random_maps` would repeat its noise in every batch: call it on all images at once.)"""
+    return torch.cat([method(model, x[i:i + batch_size], targets[i:i + batch_size])
+                      for i in tqdm(range(0, len(x), batch_size), desc="maps", leave=False)])

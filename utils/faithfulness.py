@@ -62,6 +62,23 @@ def insertion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tenso
     return _curve(model, blurred(image), image, order, target, steps)
 
 
+def remove_top(images: torch.Tensor, maps: torch.Tensor, fraction: float, fill: torch.Tensor) -> torch.Tensor:
+    """ROAR's removal (Hooker et al. 2019): (N, C, H, W) ``images`` with the ``fraction`` most-attributed
+    pixels of each map (N, H, W) replaced by the colour ``fill`` (C,), e.g. the training set's mean.
+
+    Hooker, Erhan, Kindermans, Kim, "A Benchmark for Interpretability Methods in Deep Neural Networks",
+    NeurIPS 2019: retrain on images degraded this way and test on degraded test images; the more the
+    accuracy drops, the more of the information the model used the map pointed at.
+    """
+    if images.ndim != 4 or maps.shape != (images.shape[0], *images.shape[2:]) or fill.shape != images.shape[1:2]:
+        raise ValueError(f"Expected images (N, C, H, W), maps (N, H, W) and fill (C,), got {tuple(images.shape)}, "
+                         f"{tuple(maps.shape)} and {tuple(fill.shape)}.")
+    n, _, h, w = images.shape
+    top = maps.flatten(1).argsort(1, descending=True)[:, :round(fraction * h * w)]
+    removed = torch.zeros(n, h * w, dtype=torch.bool).scatter_(1, top, True).reshape(n, 1, h, w)
+    return torch.where(removed, fill.view(1, -1, 1, 1).to(images.dtype), images)
+
+
 def area_under(curve: torch.Tensor) -> float:
     """Area under a curve sampled evenly on [0, 1] (trapezoid rule)."""
     return torch.trapezoid(curve, dx=1 / (len(curve) - 1)).item()

@@ -63,8 +63,8 @@ def cifar_explained_images(val_set: data.LabelledImages, n: int) -> torch.Tensor
     return val_set.x[-200:][:n]
 
 
-def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledImages,
-                        setup: CifarConvNetSetup) -> tuple[models.CifarConvNet, training.History]:
+def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledImages, setup: CifarConvNetSetup,
+                        variant: str = "", seed: int = 0) -> tuple[models.CifarConvNet, training.History]:
     """The SHAP article's CIFAR-10 ConvNet trained with the article's recipe, or loaded from the cache.
 
     As the article: Xavier initialisation (in the model), Adam (lr 1e-3), batches of 64,
@@ -73,21 +73,27 @@ def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledIm
     shuffled (seeded), and every epoch trains in train mode (the article's accuracy pass leaves the
     network in eval mode from the second epoch on). The last history row holds the training's wall
     time in seconds (``train_seconds``).
+
+    ``variant`` names training images other than CIFAR-10's own (notebook 07's ROAR retrains on images
+    with pixels removed): it goes into the cache's file name, because the checkpoint key does not see
+    the data. ``seed`` sets the initial weights and the batch order.
     """
     hparams = {"lr": setup.lr, "batch_size": setup.batch_size, "epochs": setup.epochs, "n_train": len(train_set),
-               "n_val": len(val_set), "seed": 0, "block": models.CifarConvNet.block.__doc__}
-    seed_everything(0)
+               "n_val": len(val_set), "seed": seed, "block": models.CifarConvNet.block.__doc__}
+    seed_everything(seed)
     model = models.CifarConvNet().to(DEVICE)
     trainer = training.Trainer(model, torch.optim.Adam(model.parameters(), lr=setup.lr), nn.CrossEntropyLoss(),
                                num_classes=10)
 
     def fit() -> training.History:
         start = time.perf_counter()
-        history = trainer.fit(train_set.loader(setup.batch_size, shuffle=True), val_set.loader(500), setup.epochs)
+        history = trainer.fit(train_set.loader(setup.batch_size, shuffle=True, seed=seed), val_set.loader(500),
+                              setup.epochs)
         history[-1]["train_seconds"] = time.perf_counter() - start
         return history
 
-    history = training.train_or_load("cifar10_convnet", model, hparams, fit, trainer=trainer)
+    name = "cifar10_convnet" + (f"_{variant}" if variant else "")
+    history = training.train_or_load(name, model, hparams, fit, trainer=trainer)
     return model, history
 
 
