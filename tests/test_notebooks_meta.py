@@ -48,9 +48,7 @@ def test_readme_lists_every_utils_function_whose_source_a_notebook_prints() -> N
 
 # Notebooks whose committed outputs still come from QUICK mode, with the reason; remove an entry as
 # soon as a full-mode run is committed (the test below fails until then, and fails if it is stale).
-QUICK_OUTPUTS_PENDING = {
-    "07_is_the_explanation_right.ipynb": "issue 13: the full run (50k-image ConvNet, ResNet20) did not fit the session",
-}
+QUICK_OUTPUTS_PENDING: dict[str, str] = {}  # notebook → why its committed outputs are not yet from full mode
 
 
 def ran_in_full_mode(notebook: dict) -> bool:
