@@ -45,6 +45,9 @@ def test_a_variant_or_another_seed_trains_its_own_model(capsys) -> None:
         assert torch.equal(other.conv1.weight, original.conv1.weight) == (seed == 0)  # seeded, deterministic
     recipes.train_cifar_convnet(train_set, val_set, setup, variant="roar_test")
     assert "loaded the trained model from the cache: cifar10_convnet_roar_test-" in capsys.readouterr().out
+    other_pixels = data.LabelledImages(train_set.x.flip(-1), train_set.y, train_set.classes)
+    recipes.train_cifar_convnet(other_pixels, val_set, setup, variant="roar_test")  # same variant, other images
+    assert "loaded the trained model" not in capsys.readouterr().out
 
 
 def test_notebook_07s_methods_all_apply_to_the_cifar_convnet(monkeypatch: pytest.MonkeyPatch) -> None:

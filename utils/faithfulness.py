@@ -148,12 +148,13 @@ def rank_correlations(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.
 def max_sensitivity(method: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor], model: nn.Module,
                     images: torch.Tensor, targets: torch.Tensor, radius: float = 0.02, n_perturb: int = 10,
                     seed: int = 0) -> np.ndarray:
-    """(N,) max-sensitivity of an attribution method (Yeh et al. 2019), lower is more robust.
+    """(N,) relative max-sensitivity of an attribution method, lower is more robust.
 
     Yeh, Hsieh, Suggala, Inouye, Ravikumar, "On the (In)fidelity and Sensitivity of Explanations",
-    NeurIPS 2019: the largest ‖Φ(x + δ) − Φ(x)‖ / ‖Φ(x)‖ over ``n_perturb`` perturbations δ drawn
-    uniformly from [−radius, radius] per pixel (Captum's ``sensitivity_max`` with its default
-    perturbation and the Frobenius norm, relative to the map's norm).
+    NeurIPS 2019, define max-sensitivity as the largest ‖Φ(x + δ) − Φ(x)‖ over perturbations δ within
+    a radius. Captum's ``sensitivity_max`` divides it by ‖Φ(x)‖, so that maps of different scales
+    compare; this function does the same (Frobenius norm of the (H, W) map, ``n_perturb`` perturbations
+    drawn uniformly from [−radius, radius] per pixel, Captum's default). A map near 0 makes it explode.
 
     Args:
         method: (model, images (N, C, H, W), targets (N,)) → maps (N, H, W), as in :mod:`utils.attribution`.

@@ -8,6 +8,7 @@ notebook runs, not when this module is imported.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -75,11 +76,14 @@ def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledIm
     time in seconds (``train_seconds``).
 
     ``variant`` names training images other than CIFAR-10's own (notebook 07's ROAR retrains on images
-    with pixels removed): it goes into the cache's file name, because the checkpoint key does not see
-    the data. ``seed`` sets the initial weights and the batch order.
+    with pixels removed): it goes into the cache's file name, and a fingerprint of those images into
+    the key, which otherwise does not see the data (changing which pixels are removed retrains).
+    ``seed`` sets the initial weights and the batch order.
     """
     hparams = {"lr": setup.lr, "batch_size": setup.batch_size, "epochs": setup.epochs, "n_train": len(train_set),
                "n_val": len(val_set), "seed": seed, "block": models.CifarConvNet.block.__doc__}
+    if variant:
+        hparams["images"] = hashlib.sha256(train_set.x.numpy().tobytes()).hexdigest()[:16]
     seed_everything(seed)
     model = models.CifarConvNet().to(DEVICE)
     trainer = training.Trainer(model, torch.optim.Adam(model.parameters(), lr=setup.lr), nn.CrossEntropyLoss(),
