@@ -21,7 +21,8 @@ course: install
 	$(BIN)/jupyter lab notebooks/
 
 lint: install
-	$(BIN)/ruff check utils tests benchmarks
+	$(BIN)/ruff check utils tests benchmarks book notebooks conftest.py
+	$(BIN)/ruff format --check utils tests benchmarks book notebooks conftest.py
 
 test: lint
 	$(BIN)/python -m pytest
