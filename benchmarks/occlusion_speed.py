@@ -1,10 +1,11 @@
-"""Time per-pixel occlusion three ways on the same model and punk: the walkthrough's loop, the course's
-batched ``occluded_outputs``, and Captum's ``Occlusion``. Prints medians, ratios and the largest
-difference between the three maps.
+"""Time per-pixel occlusion three ways on the same model and punk: the walkthrough's
+loop, the course's batched ``occluded_outputs``, and Captum's ``Occlusion``. Prints
+medians, ratios and the largest difference between the three maps.
 
 Run from the repository root:  python -m benchmarks.occlusion_speed [--repeats 20]
-Uses notebook 03's earring model through its recipe (``utils.recipes.train_punk_net``): loaded from
-the checkpoint cache when the notebook ran, else trained first (about a minute).
+Uses notebook 03's earring model through its recipe (``utils.recipes.train_punk_net``):
+loaded from the checkpoint cache when the notebook ran, else trained first (about a
+minute).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def main() -> None:
     args = parser.parse_args()
 
     train_set, test_set = recipes.earring_data()
-    model, _ = recipes.train_punk_net(train_set, test_set)  # notebook 03's model, from the cache if it ran
+    model, _ = recipes.train_punk_net(
+        train_set, test_set
+    )  # notebook 03's model, from the cache if it ran
     punk = data.load_cryptopunks()[0][PUNK_ID]
     device = config.device_of(model)
     captum = Occlusion(model)
@@ -49,11 +52,21 @@ def main() -> None:
         original = model(punk[None].to(device))[0, 0].cpu()
 
     def captum_map() -> torch.Tensor:  # Captum reports the drop, original - occluded
-        drop = captum.attribute(punk[None].to(device), sliding_window_shapes=(3, 1, 1), strides=(3, 1, 1),
-                                baselines=0.0, target=0, perturbations_per_eval=batch)[0, 0].cpu()
+        drop = captum.attribute(
+            punk[None].to(device),
+            sliding_window_shapes=(3, 1, 1),
+            strides=(3, 1, 1),
+            baselines=0.0,
+            target=0,
+            perturbations_per_eval=batch,
+        )[0, 0].cpu()
         return original - drop
 
-    loop, batched, captum_name = "loop (walkthrough)", "batched (utils.occlusion)", f"Captum Occlusion (batch {batch})"
+    loop, batched, captum_name = (
+        "loop (walkthrough)",
+        "batched (utils.occlusion)",
+        f"Captum Occlusion (batch {batch})",
+    )
     runs = {
         loop: lambda: occlusion.occluded_outputs_loop(model, punk),
         batched: lambda: occlusion.occluded_outputs(model, punk),
@@ -62,8 +75,10 @@ def main() -> None:
     maps = {name: run().detach() for name, run in runs.items()}
     seconds = {name: median_seconds(run, args.repeats) for name, run in runs.items()}
 
-    print(f"device {device}, torch threads {torch.get_num_threads()}, trained model, punk #{PUNK_ID}, "
-          f"median of {args.repeats} runs")
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, trained model, "
+        f"punk #{PUNK_ID}, median of {args.repeats} runs"
+    )
     print("| method | seconds | vs loop | max abs diff to loop |\n|---|---|---|---|")
     for name, s in seconds.items():
         diff = (maps[name] - maps[loop]).abs().max().item()

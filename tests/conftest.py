@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own data root and output folder, and the mode it asks for."""
+"""Shared fixtures: every test gets its own data root and output folder, and the mode it
+asks for."""
 
 from __future__ import annotations
 
@@ -22,16 +23,27 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class TinyNet(nn.Module):
-    """conv → ReLU → BatchNorm → pool → linear → softmax: small, but every method applies."""
+    """conv → ReLU → BatchNorm → pool → linear → softmax: small, but every method
+    applies."""
 
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.conv, self.relu, self.bn = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(4)
-        self.pool, self.fc, self.softmax = nn.AvgPool2d(2), nn.Linear(4 * 4 * 4, 3), nn.Softmax(dim=1)
+        self.conv, self.relu, self.bn = (
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.BatchNorm2d(4),
+        )
+        self.pool, self.fc, self.softmax = (
+            nn.AvgPool2d(2),
+            nn.Linear(4 * 4 * 4, 3),
+            nn.Softmax(dim=1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.softmax(self.fc(self.pool(self.bn(self.relu(self.conv(x)))).flatten(1)))
+        return self.softmax(
+            self.fc(self.pool(self.bn(self.relu(self.conv(x)))).flatten(1))
+        )
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from utils import cam
 
 
 class GapNet(nn.Module):
-    """conv → ReLU → global average pool → linear: the architecture CAM was defined for."""
+    """conv → ReLU → global average pool → linear: the architecture CAM was defined
+    for."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,25 +24,37 @@ def test_cam_mean_plus_bias_is_the_logit() -> None:
     maps = cam.CAM(net, net.features, net.fc)(x, [0, 2, 3])
     assert maps.shape == (3, 6, 5)
     logits = net(x)
-    torch.testing.assert_close(maps.mean((1, 2)) + net.fc.bias.detach()[[0, 2, 3]],
-                               logits[[0, 1, 2], [0, 2, 3]].detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        maps.mean((1, 2)) + net.fc.bias.detach()[[0, 2, 3]],
+        logits[[0, 1, 2], [0, 2, 3]].detach(),
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 def test_difference_of_two_cams_decomposes_the_logit_difference() -> None:
-    """The contrastive map of notebook 04: CAM(a) − CAM(b) is the CAM of logit_a − logit_b."""
+    """The contrastive map of notebook 04: CAM(a) − CAM(b) is the CAM of logit_a −
+    logit_b."""
     net, x = GapNet().eval(), torch.rand(1, 3, 6, 5)
     maps = cam.CAM(net, net.features, net.fc)(x.repeat(2, 1, 1, 1), [1, 3])
     logits, bias = net(x)[0].detach(), net.fc.bias.detach()
-    torch.testing.assert_close((maps[0] - maps[1]).mean() + bias[1] - bias[3], logits[1] - logits[3],
-                               atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        (maps[0] - maps[1]).mean() + bias[1] - bias[3],
+        logits[1] - logits[3],
+        atol=1e-5,
+        rtol=1e-5,
+    )
 
 
 def test_gradcam_of_a_gap_net_is_the_positive_part_of_cam_scaled() -> None:
     net, x = GapNet().eval(), torch.rand(2, 3, 6, 5)
     cam_maps = cam.CAM(net, net.features, net.fc)(x, [1, 1])
     grad_maps = cam.GradCAM(net, net.features)(x, [1, 1])
-    # d logit / d feature = w / (h·w): Grad-CAM's weights are CAM's divided by the number of cells
-    torch.testing.assert_close(grad_maps, cam_maps.clamp(min=0) / 30, atol=1e-6, rtol=1e-5)
+    # d logit / d feature = w / (h·w): Grad-CAM's weights are CAM's divided by the
+    # number of cells
+    torch.testing.assert_close(
+        grad_maps, cam_maps.clamp(min=0) / 30, atol=1e-6, rtol=1e-5
+    )
     assert all(not m._forward_hooks for m in net.modules())
 
 
@@ -49,7 +62,11 @@ def test_gradcam_reaches_features_of_a_frozen_network() -> None:
     net = GapNet().eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    assert cam.GradCAM(net, net.features)(torch.rand(1, 3, 4, 4), [0]).shape == (1, 4, 4)
+    assert cam.GradCAM(net, net.features)(torch.rand(1, 3, 4, 4), [0]).shape == (
+        1,
+        4,
+        4,
+    )
 
 
 def test_upsample_and_normalize() -> None:
@@ -61,7 +78,8 @@ def test_upsample_and_normalize() -> None:
 
 
 class UniformCAM(cam.BaseCAM):
-    """Every channel weighs 1: the base class must then return the sum of the feature maps."""
+    """Every channel weighs 1: the base class must then return the sum of the feature
+    maps."""
 
     def channel_weights(self, features, gradients, targets):
         return torch.ones(features.shape[:2])
@@ -75,11 +93,14 @@ def test_base_cam_weights_the_hooked_features_and_leaves_no_hook() -> None:
     assert not net.features._forward_hooks
 
 
-@pytest.mark.parametrize(("x", "targets", "message"), [
-    (torch.rand(3, 4, 4), [0], r"image\[None\]"),
-    (torch.rand(2, 3, 4, 4), [0, 4], "not an output"),
-    (torch.rand(2, 3, 4, 4), [0, 1, 2], "one target per image"),
-])
+@pytest.mark.parametrize(
+    ("x", "targets", "message"),
+    [
+        (torch.rand(3, 4, 4), [0], r"image\[None\]"),
+        (torch.rand(2, 3, 4, 4), [0, 4], "not an output"),
+        (torch.rand(2, 3, 4, 4), [0, 1, 2], "one target per image"),
+    ],
+)
 def test_bad_input_says_what_to_pass(x, targets, message) -> None:
     net = GapNet()
     with pytest.raises(ValueError, match=message):

@@ -12,7 +12,9 @@ def test_data_root_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert config.data_root() == config.REPO_ROOT / "data"
 
 
-@pytest.mark.parametrize(("value", "quick"), [("1", True), ("true", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "quick"), [("1", True), ("true", True), ("0", False), ("", False)]
+)
 def test_quick_switch(value: str, quick: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XAI_QUICK", value)
     assert config.is_quick() is quick
@@ -33,13 +35,17 @@ def test_unknown_quick_value_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize("name", ["XAI_QUICK", "XAI_STAND_IN"])
 def test_every_switch_is_validated(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, "maybe")
-    with pytest.raises(ValueError, match=f"{name}='maybe' is not understood: set it to 1"):
+    with pytest.raises(
+        ValueError, match=f"{name}='maybe' is not understood: set it to 1"
+    ):
         config.env_flag(name, "on")
     monkeypatch.setenv(name, " Yes ")
     assert config.env_flag(name, "on") is True
 
 
-def test_describe_setup_names_the_imagenet_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_describe_setup_names_the_imagenet_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("XAI_STAND_IN", "1")
     assert "offline stand-in" in config.describe_setup()
 

@@ -23,21 +23,32 @@ def test_download_verifies_and_keeps_a_good_file(tmp_path: Path) -> None:
     source = tmp_path / "source.bin"
     source.write_bytes(b"payload")
     digest = download.file_digest(source)
-    dest = download.ensure_file(tmp_path / "sub" / "dest.bin", source.as_uri(), checksum=digest)
+    dest = download.ensure_file(
+        tmp_path / "sub" / "dest.bin", source.as_uri(), checksum=digest
+    )
     assert dest.read_bytes() == b"payload"
 
 
-@pytest.mark.parametrize(("code", "words"), [(404, "no longer has it"), (403, "refuses to serve it")])
-def test_an_http_error_is_not_called_a_missing_internet(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                        code: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "words"), [(404, "no longer has it"), (403, "refuses to serve it")]
+)
+def test_an_http_error_is_not_called_a_missing_internet(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int, words: str
+) -> None:
     def answer(url, *args, **kwargs):
         raise urllib.error.HTTPError(url, code, "Nope", {}, io.BytesIO())
 
     monkeypatch.setattr(urllib.request, "urlopen", answer)
     with pytest.raises(download.DataUnavailableError) as err:
-        download.download("https://example.org/f.bin", tmp_path / "f.bin", checksum=None)
+        download.download(
+            "https://example.org/f.bin", tmp_path / "f.bin", checksum=None
+        )
     message = str(err.value)
-    assert f"HTTP {code}" in message and words in message and "not a network problem" in message
+    assert (
+        f"HTTP {code}" in message
+        and words in message
+        and "not a network problem" in message
+    )
     assert "Connect to the internet" not in message
     assert not list(tmp_path.glob("*.part"))
 
@@ -47,23 +58,42 @@ def test_no_connection_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    with pytest.raises(download.DataUnavailableError, match="no connection[\\s\\S]*Connect to the internet"):
-        download.download("https://example.org/f.bin", tmp_path / "f.bin", checksum=None)
+    with pytest.raises(
+        download.DataUnavailableError,
+        match="no connection[\\s\\S]*Connect to the internet",
+    ):
+        download.download(
+            "https://example.org/f.bin", tmp_path / "f.bin", checksum=None
+        )
 
 
-def test_a_broken_connection_and_an_unwritable_folder_say_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_broken_connection_and_an_unwritable_folder_say_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def broken(*args, **kwargs):
         raise http.client.IncompleteRead(b"half")
 
     monkeypatch.setattr(urllib.request, "urlopen", broken)
-    with pytest.raises(download.DataUnavailableError, match="no connection, or it broke: IncompleteRead"):
-        download.download("https://example.org/f.bin", tmp_path / "f.bin", checksum=None)
+    with pytest.raises(
+        download.DataUnavailableError,
+        match="no connection, or it broke: IncompleteRead",
+    ):
+        download.download(
+            "https://example.org/f.bin", tmp_path / "f.bin", checksum=None
+        )
     (tmp_path / "a_file").write_text("not a folder")
-    with pytest.raises(download.DataUnavailableError, match=f"cannot be written[\\s\\S]*{config.DATA_ENV}"):
-        download.download("https://example.org/f.bin", tmp_path / "a_file" / "f.bin", checksum=None)
+    with pytest.raises(
+        download.DataUnavailableError,
+        match=f"cannot be written[\\s\\S]*{config.DATA_ENV}",
+    ):
+        download.download(
+            "https://example.org/f.bin", tmp_path / "a_file" / "f.bin", checksum=None
+        )
 
 
-def test_verification_is_done_once_and_cached_in_the_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verification_is_done_once_and_cached_in_the_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     data_dir = config.data_root()
     path = data_dir / "file.bin"
     path.parent.mkdir(parents=True)
@@ -71,14 +101,18 @@ def test_verification_is_done_once_and_cached_in_the_outputs(monkeypatch: pytest
     digest = download.file_digest(path)
     assert download.verify_file(path, digest) == path
     cache = config.output_dir("cache") / download.VERIFIED_CACHE
-    assert cache.exists() and [p.name for p in data_dir.iterdir()] == ["file.bin"]  # nothing written beside the data
+    assert cache.exists() and [p.name for p in data_dir.iterdir()] == [
+        "file.bin"
+    ]  # nothing written beside the data
 
     def no_hashing(*args, **kwargs):
         raise AssertionError("hashed again")
 
     monkeypatch.setattr(download, "file_digest", no_hashing)
     assert download.verify_file(path, digest) == path  # from the cache
-    path.write_bytes(b"y" * 1000)  # same size, new content and modification time: must hash again
+    path.write_bytes(
+        b"y" * 1000
+    )  # same size, new content and modification time: must hash again
     with pytest.raises(AssertionError, match="hashed again"):
         download.verify_file(path, digest)
 
@@ -87,16 +121,23 @@ def test_a_damaged_file_is_named_with_the_fix() -> None:
     path = config.data_root() / "images" / "both.png"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"half a pict")  # an interrupted copy
-    url, sha256 = "https://example.org/both.png", "8d30785a513e22a2f574c839c7e1751db943d0b5399347e7bb37736f6c5a95c2"
+    url, sha256 = (
+        "https://example.org/both.png",
+        "8d30785a513e22a2f574c839c7e1751db943d0b5399347e7bb37736f6c5a95c2",
+    )
     with pytest.raises(download.DamagedFileError) as err:
         download.ensure_file(path, url, checksum=sha256)
     message = str(err.value)
-    assert message.startswith("Damaged: ") and "both.png" in message and sha256 in message
+    assert (
+        message.startswith("Damaged: ") and "both.png" in message and sha256 in message
+    )
     assert "Delete it and re-run" in message and "copy it again" in message
     assert isinstance(err.value, ValueError) and err.value.path == path
 
 
-def test_verification_works_without_a_writable_outputs_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_verification_works_without_a_writable_outputs_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def read_only(*parts: str) -> Path:
         raise PermissionError("read-only file system")
 
@@ -117,7 +158,9 @@ def test_a_damaged_cache_file_is_ignored(tmp_path: Path) -> None:
     assert str(path.resolve()) in cache.read_text()
 
 
-def make_tar(path: Path, members: dict[str, bytes], link: tuple[str, str] | None = None) -> Path:
+def make_tar(
+    path: Path, members: dict[str, bytes], link: tuple[str, str] | None = None
+) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for name, content in members.items():
             info = tarfile.TarInfo(name)
@@ -131,33 +174,49 @@ def make_tar(path: Path, members: dict[str, bytes], link: tuple[str, str] | None
 
 
 @pytest.mark.parametrize("has_data_filter", [True, False])
-def test_safe_extract_unpacks_a_normal_archive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                               has_data_filter: bool) -> None:
+def test_safe_extract_unpacks_a_normal_archive(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, has_data_filter: bool
+) -> None:
     if not has_data_filter:  # Python before 3.10.12 / 3.11.4 has no tarfile.data_filter
         monkeypatch.delattr(tarfile, "data_filter")
-    archive = make_tar(tmp_path / "a.tar.gz", {"folder/x.txt": b"x", "folder/sub/y.txt": b"y"})
+    archive = make_tar(
+        tmp_path / "a.tar.gz", {"folder/x.txt": b"x", "folder/sub/y.txt": b"y"}
+    )
     download.safe_extract(archive, tmp_path / "out")
     assert (tmp_path / "out" / "folder" / "sub" / "y.txt").read_bytes() == b"y"
 
 
 @pytest.mark.parametrize("has_data_filter", [True, False])
 @pytest.mark.parametrize("evil", ["path", "link"])
-def test_safe_extract_refuses_members_outside_the_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                         has_data_filter: bool, evil: str) -> None:
+def test_safe_extract_refuses_members_outside_the_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, has_data_filter: bool, evil: str
+) -> None:
     if not has_data_filter:
         monkeypatch.delattr(tarfile, "data_filter")
-    members = {"folder/x.txt": b"x"} | ({"../escaped.txt": b"!"} if evil == "path" else {})
-    archive = make_tar(tmp_path / "a.tar.gz", members, ("folder/link", "/etc/passwd") if evil == "link" else None)
+    members = {"folder/x.txt": b"x"} | (
+        {"../escaped.txt": b"!"} if evil == "path" else {}
+    )
+    archive = make_tar(
+        tmp_path / "a.tar.gz",
+        members,
+        ("folder/link", "/etc/passwd") if evil == "link" else None,
+    )
     with pytest.raises((ValueError, tarfile.TarError)):
         download.safe_extract(archive, tmp_path / "out")
-    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out" / "folder" / "link").exists()
+    assert (
+        not (tmp_path / "escaped.txt").exists()
+        and not (tmp_path / "out" / "folder" / "link").exists()
+    )
 
 
 def test_load_torch_file_reads_a_good_file_on_the_cpu(tmp_path: Path) -> None:
     path = tmp_path / "w.pt"
     torch.save({"weight": torch.arange(6.0).reshape(2, 3)}, path)
     loaded = download.load_torch_file(path, checksum=download.file_digest(path))
-    assert torch.equal(loaded["weight"], torch.arange(6.0).reshape(2, 3)) and loaded["weight"].device.type == "cpu"
+    assert (
+        torch.equal(loaded["weight"], torch.arange(6.0).reshape(2, 3))
+        and loaded["weight"].device.type == "cpu"
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
@@ -165,14 +224,23 @@ def test_load_torch_file_reports_a_damaged_file(tmp_path: Path, damage: str) -> 
     path = tmp_path / "w.pt"
     torch.save({"weight": torch.rand(100, 100)}, path)
     content = path.read_bytes()
-    path.write_bytes({"truncated": content[:len(content) // 2], "garbage": b"\x80\x04 not a checkpoint" * 10,
-                      "empty": b""}[damage])
-    with pytest.raises(download.DamagedFileError, match=r"Damaged: .*w\.pt: torch\.load cannot read it") as err:
+    path.write_bytes(
+        {
+            "truncated": content[: len(content) // 2],
+            "garbage": b"\x80\x04 not a checkpoint" * 10,
+            "empty": b"",
+        }[damage]
+    )
+    with pytest.raises(
+        download.DamagedFileError, match=r"Damaged: .*w\.pt: torch\.load cannot read it"
+    ) as err:
         download.load_torch_file(path)
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
-def test_load_torch_file_checks_a_pinned_checksum_and_a_missing_file(tmp_path: Path) -> None:
+def test_load_torch_file_checks_a_pinned_checksum_and_a_missing_file(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "w.pt"
     torch.save({"weight": torch.zeros(2)}, path)
     with pytest.raises(download.DamagedFileError, match="not the pinned"):

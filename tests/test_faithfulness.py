@@ -10,10 +10,14 @@ def test_deletion_and_insertion_curves_run_between_the_right_ends(setup) -> None
     model, x, targets = setup
     saliency, target = torch.rand(8, 8), int(targets[0])
     with torch.no_grad():
-        p = model(torch.stack([x[0], torch.zeros_like(x[0]), faithfulness.blurred(x[0])]))[:, target]
+        p = model(
+            torch.stack([x[0], torch.zeros_like(x[0]), faithfulness.blurred(x[0])])
+        )[:, target]
     deletion = faithfulness.deletion_curve(model, x[0], saliency, target, steps=8)
     insertion = faithfulness.insertion_curve(model, x[0], saliency, target, steps=8)
-    blurred = faithfulness.blurred_deletion_curve(model, x[0], saliency, target, steps=8)
+    blurred = faithfulness.blurred_deletion_curve(
+        model, x[0], saliency, target, steps=8
+    )
     assert deletion.shape == (9,)
     torch.testing.assert_close(deletion[[0, -1]], p[[0, 1]])
     torch.testing.assert_close(insertion[[0, -1]], p[[2, 0]])
@@ -22,12 +26,16 @@ def test_deletion_and_insertion_curves_run_between_the_right_ends(setup) -> None
 
 def test_remove_top_fills_exactly_the_top_fraction_of_each_map() -> None:
     images = torch.rand(2, 3, 4, 4)
-    maps = torch.stack([torch.arange(16.).reshape(4, 4), -torch.arange(16.).reshape(4, 4)])
+    maps = torch.stack(
+        [torch.arange(16.0).reshape(4, 4), -torch.arange(16.0).reshape(4, 4)]
+    )
     fill = torch.tensor([0.1, 0.2, 0.3])
     out = faithfulness.remove_top(images, maps, 0.25, fill)
     removed = (out != images).any(1)
     assert removed.sum((1, 2)).tolist() == [4, 4]
-    assert removed[0].flatten()[12:].all() and removed[1].flatten()[:4].all()  # the 4 largest of each map
+    assert (
+        removed[0].flatten()[12:].all() and removed[1].flatten()[:4].all()
+    )  # the 4 largest of each map
     torch.testing.assert_close(out[0, :, 3, 3], fill)
     torch.testing.assert_close(out[:, :, 1], images[:, :, 1])  # the rest untouched
     with pytest.raises(ValueError, match=r"maps \(N, H, W\)"):
@@ -40,15 +48,20 @@ def test_area_under() -> None:
 
 
 def test_deletion_in_the_true_attribution_order_beats_the_reverse_order() -> None:
-    """A linear model's exact attribution is weight × input: deleting (to black) the most positive
-    pixels first must bring the output down faster than deleting them last."""
+    """A linear model's exact attribution is weight × input: deleting (to black) the
+    most positive pixels first must bring the output down faster than deleting them
+    last."""
     torch.manual_seed(0)
     linear = nn.Linear(16, 1)
     model = nn.Sequential(nn.Flatten(), linear, nn.Sigmoid())
     image = torch.rand(1, 4, 4)
-    attribution = (linear.weight.detach().reshape(4, 4) * image[0])
-    true_order = faithfulness.area_under(faithfulness.deletion_curve(model, image, attribution, 0, steps=16))
-    reverse = faithfulness.area_under(faithfulness.deletion_curve(model, image, -attribution, 0, steps=16))
+    attribution = linear.weight.detach().reshape(4, 4) * image[0]
+    true_order = faithfulness.area_under(
+        faithfulness.deletion_curve(model, image, attribution, 0, steps=16)
+    )
+    reverse = faithfulness.area_under(
+        faithfulness.deletion_curve(model, image, -attribution, 0, steps=16)
+    )
     assert true_order < reverse - 0.05
 
 
@@ -57,7 +70,9 @@ def test_aucs_gives_one_area_per_image(setup) -> None:
     maps = torch.rand(3, 8, 8)
     areas = faithfulness.aucs(faithfulness.deletion_curve, model, x, maps, targets)
     assert areas.shape == (3,)
-    expected = faithfulness.area_under(faithfulness.deletion_curve(model, x[1], maps[1], int(targets[1])))
+    expected = faithfulness.area_under(
+        faithfulness.deletion_curve(model, x[1], maps[1], int(targets[1]))
+    )
     assert areas[1] == pytest.approx(expected)
 
 
@@ -81,7 +96,9 @@ def test_rank_correlations_count_flat_maps_as_zero() -> None:
     rhos, flat = faithfulness.rank_correlations(a, b)
     np.testing.assert_allclose(rhos[[0, 2]], 1.0)
     assert rhos[1] == 0.0 and flat.tolist() == [False, True, False]
-    rhos, _ = faithfulness.rank_correlations(a, -a)  # absolute values: the sign does not matter
+    rhos, _ = faithfulness.rank_correlations(
+        a, -a
+    )  # absolute values: the sign does not matter
     np.testing.assert_allclose(rhos, 1.0)
     with pytest.raises(ValueError, match="same shape"):
         faithfulness.rank_correlations(a, a[:2])
@@ -95,19 +112,28 @@ def test_max_sensitivity_is_zero_for_a_constant_map_and_grows_with_the_radius() 
     def weights(net, x, t):  # a linear model's gradient map: the same for every input
         return net[1].weight.detach()[t].reshape(-1, 3, 2, 2).sum(1)
 
-    np.testing.assert_allclose(faithfulness.max_sensitivity(weights, model, images, targets, n_perturb=3), 0.0)
+    np.testing.assert_allclose(
+        faithfulness.max_sensitivity(weights, model, images, targets, n_perturb=3), 0.0
+    )
 
     def input_times_weights(net, x, t):
         return (x * net[1].weight.detach()[t].reshape(-1, 3, 2, 2)).sum(1)
 
-    small = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.01, n_perturb=5)
-    large = faithfulness.max_sensitivity(input_times_weights, model, images, targets, radius=0.1, n_perturb=5)
+    small = faithfulness.max_sensitivity(
+        input_times_weights, model, images, targets, radius=0.01, n_perturb=5
+    )
+    large = faithfulness.max_sensitivity(
+        input_times_weights, model, images, targets, radius=0.1, n_perturb=5
+    )
     assert (small > 0).all() and (large > small).all()
 
 
-def test_max_sensitivity_equals_captums_sensitivity_max_on_the_same_perturbations() -> None:
-    """Notebook 07 says Captum's ``sensitivity_max`` computes the same quantity: fed the very noise
-    our function draws (same seed, same order), Captum must return the same numbers."""
+def test_max_sensitivity_equals_captums_sensitivity_max_on_the_same_perturbations() -> (
+    None
+):
+    """Notebook 07 says Captum's ``sensitivity_max`` computes the same quantity: fed the
+    very noise our function draws (same seed, same order), Captum must return the same
+    numbers."""
     from captum.metrics import sensitivity_max
 
     torch.manual_seed(0)
@@ -115,46 +141,99 @@ def test_max_sensitivity_equals_captums_sensitivity_max_on_the_same_perturbation
     images, targets = torch.rand(4, 3, 2, 2), torch.tensor([0, 1, 2, 0])
     radius, n_perturb = 0.05, 6
 
-    def gradient_times_input(net, x, t):  # a map that changes with the input (ReLU switches)
+    def gradient_times_input(
+        net, x, t
+    ):  # a map that changes with the input (ReLU switches)
         with torch.enable_grad():  # Captum calls the method under no_grad
             x = x.clone().requires_grad_()
-            grad, = torch.autograd.grad(net(x).gather(1, t[:, None]).sum(), x)
+            (grad,) = torch.autograd.grad(net(x).gather(1, t[:, None]).sum(), x)
         return (grad * x).sum(1).detach()
 
-    ours = faithfulness.max_sensitivity(gradient_times_input, model, images, targets, radius=radius,
-                                        n_perturb=n_perturb, seed=0)
-    generator = torch.Generator().manual_seed(0)  # replay our draws in Captum's layout: image-major
-    noise = torch.stack([(torch.rand(images.shape, generator=generator) * 2 - 1) * radius for _ in range(n_perturb)])
+    ours = faithfulness.max_sensitivity(
+        gradient_times_input,
+        model,
+        images,
+        targets,
+        radius=radius,
+        n_perturb=n_perturb,
+        seed=0,
+    )
+    generator = torch.Generator().manual_seed(
+        0
+    )  # replay our draws in Captum's layout: image-major
+    noise = torch.stack(
+        [
+            (torch.rand(images.shape, generator=generator) * 2 - 1) * radius
+            for _ in range(n_perturb)
+        ]
+    )
     noise = noise.transpose(0, 1).reshape(-1, *images.shape[1:])
 
-    def replay(inputs, perturb_radius=radius):  # Captum passes each image n_perturb times in a row
+    def replay(
+        inputs, perturb_radius=radius
+    ):  # Captum passes each image n_perturb times in a row
         return inputs + noise
 
-    def explain(x, target):  # Captum passes inputs as a tuple and wants the maps as a tuple back
-        return (gradient_times_input(model, x[0] if isinstance(x, tuple) else x, target),)
+    def explain(
+        x, target
+    ):  # Captum passes inputs as a tuple and wants the maps as a tuple back
+        return (
+            gradient_times_input(model, x[0] if isinstance(x, tuple) else x, target),
+        )
 
-    theirs = sensitivity_max(explain, images, perturb_func=replay, n_perturb_samples=n_perturb, target=targets)
+    theirs = sensitivity_max(
+        explain,
+        images,
+        perturb_func=replay,
+        n_perturb_samples=n_perturb,
+        target=targets,
+    )
     assert (ours > 0).all()
     np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5)
 
 
 def test_deletion_to_black_equals_quantus_pixel_flipping(setup) -> None:
-    """Cross-check with Quantus (Hedström et al. 2023): its ``PixelFlipping`` sets the most-attributed
-    features to a baseline, a fixed number of channel values per step, and records the target's output
-    after each step. With the baseline 0 (Quantus's "black" is the image minimum) and no normalisation,
-    every third step of 8 values completes 8 whole pixels: there it must trace our deletion curve after
-    its first point (ours starts with nothing removed)."""
+    """Cross-check with Quantus (Hedström et al. 2023): its ``PixelFlipping`` sets the
+    most-attributed features to a baseline, a fixed number of channel values per step,
+    and records the target's output after each step. With the baseline 0 (Quantus's
+    "black" is the image minimum) and no normalisation, every third step of 8 values
+    completes 8 whole pixels: there it must trace our deletion curve after its first
+    point (ours starts with nothing removed)."""
     import quantus
 
     model, x, targets = setup
-    maps = torch.randn(3, 8, 8)  # random maps: distinct values, so both sides sort alike
-    metric = quantus.PixelFlipping(features_in_step=8, perturb_baseline=0.0, normalise=False, abs=False,
-                                   disable_warnings=True, display_progressbar=False)
-    theirs = metric(model=model, x_batch=x.numpy(), y_batch=targets.numpy(), a_batch=maps[:, None].numpy(),
-                    softmax=True, device="cpu", channel_first=True)  # TinyNet ends in nn.Softmax: kept as is
-    theirs = np.array(theirs)[:, 2::3]  # a pixel's 3 channels tie, so they are removed in a row
-    ours = [faithfulness.deletion_curve(model, image, m, int(t), steps=8)[1:] for image, m, t in zip(x, maps, targets)]
+    maps = torch.randn(
+        3, 8, 8
+    )  # random maps: distinct values, so both sides sort alike
+    metric = quantus.PixelFlipping(
+        features_in_step=8,
+        perturb_baseline=0.0,
+        normalise=False,
+        abs=False,
+        disable_warnings=True,
+        display_progressbar=False,
+    )
+    theirs = metric(
+        model=model,
+        x_batch=x.numpy(),
+        y_batch=targets.numpy(),
+        a_batch=maps[:, None].numpy(),
+        softmax=True,
+        device="cpu",
+        channel_first=True,
+    )  # TinyNet ends in nn.Softmax: kept as is
+    theirs = np.array(theirs)[
+        :, 2::3
+    ]  # a pixel's 3 channels tie, so they are removed in a row
+    ours = [
+        faithfulness.deletion_curve(model, image, m, int(t), steps=8)[1:]
+        for image, m, t in zip(x, maps, targets)
+    ]
     np.testing.assert_allclose(theirs, torch.stack(ours).numpy(), rtol=1e-5, atol=1e-6)
-    reversed_order = [faithfulness.deletion_curve(model, image, -m, int(t), steps=8)[1:]
-                      for image, m, t in zip(x, maps, targets)]
-    assert not np.allclose(theirs, torch.stack(reversed_order).numpy())  # the order matters
+    reversed_order = [
+        faithfulness.deletion_curve(model, image, -m, int(t), steps=8)[1:]
+        for image, m, t in zip(x, maps, targets)
+    ]
+    assert not np.allclose(
+        theirs, torch.stack(reversed_order).numpy()
+    )  # the order matters

@@ -24,5 +24,7 @@ def test_captured_records_output_and_gradient_then_removes_its_hook() -> None:
     with captured(model[1], gradient=True) as rec:
         model(x).sum().backward()
     torch.testing.assert_close(rec.output, torch.relu(model[0](x)))
-    torch.testing.assert_close(rec.gradient, model[2].weight.detach().expand(2, 4))  # d(sum of outputs)/d(relu)
+    torch.testing.assert_close(
+        rec.gradient, model[2].weight.detach().expand(2, 4)
+    )  # d(sum of outputs)/d(relu)
     assert not model[1]._forward_hooks

@@ -31,5 +31,7 @@ def test_baseline_must_be_a_number_or_shaped_like_the_image() -> None:
     image = torch.rand(3, 4, 4)
     assert inputs.baseline_like(0.5, image) == 0.5
     assert inputs.baseline_like(torch.tensor(0.5), image).ndim == 0
-    with pytest.raises(ValueError, match=r"baseline of shape \(1, 4, 4\) does not match"):
+    with pytest.raises(
+        ValueError, match=r"baseline of shape \(1, 4, 4\) does not match"
+    ):
         inputs.baseline_like(torch.zeros(1, 4, 4), image)

@@ -5,19 +5,31 @@ from utils import config, download, models
 
 
 def pin_written_weights(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the sha256 of the weights file the test just wrote (the real file's sha256 is pinned in models)."""
+    """Pin the sha256 of the weights file the test just wrote (the real file's sha256 is
+    pinned in models)."""
     relative, url, _ = models.CIFAR_RESNET20
-    monkeypatch.setattr(models, "CIFAR_RESNET20", (relative, url, download.file_digest(config.data_root() / relative)))
+    monkeypatch.setattr(
+        models,
+        "CIFAR_RESNET20",
+        (relative, url, download.file_digest(config.data_root() / relative)),
+    )
 
 
-def test_cifar_resnet_loads_the_upstream_format(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cifar_resnet_loads_the_upstream_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     torch.manual_seed(0)
-    state = {f"module.{k}": v for k, v in models.CifarResNet(20).state_dict().items()
-             if not k.endswith("num_batches_tracked")}
+    state = {
+        f"module.{k}": v
+        for k, v in models.CifarResNet(20).state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
     path = config.data_root() / models.CIFAR_RESNET20[0]
     path.parent.mkdir(parents=True)
     torch.save({"state_dict": state, "best_prec1": 91.7}, path)
-    with pytest.raises(download.DamagedFileError, match="not the pinned"):  # the real file's sha256 is pinned
+    with pytest.raises(
+        download.DamagedFileError, match="not the pinned"
+    ):  # the real file's sha256 is pinned
         models.load_cifar_resnet20()
     pin_written_weights(monkeypatch)
     model = models.load_cifar_resnet20()
@@ -26,7 +38,9 @@ def test_cifar_resnet_loads_the_upstream_format(monkeypatch: pytest.MonkeyPatch)
         models.CifarResNet(21)
 
 
-def test_cifar_resnet_refuses_weights_of_another_architecture(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cifar_resnet_refuses_weights_of_another_architecture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     state = {f"module.{k}": v for k, v in models.CifarResNet(32).state_dict().items()}
     path = config.data_root() / models.CIFAR_RESNET20[0]
     path.parent.mkdir(parents=True)
@@ -46,8 +60,9 @@ def test_convnet_and_punknet_shapes_and_outputs() -> None:
 
 
 def test_convnet_blocks_run_in_the_article_order() -> None:
-    """conv → ReLU → max-pool → BatchNorm, as the article's forward: with a negative BatchNorm scale,
-    pooling before or after BatchNorm gives different numbers, so the order is observable."""
+    """conv → ReLU → max-pool → BatchNorm, as the article's forward: with a negative
+    BatchNorm scale, pooling before or after BatchNorm gives different numbers, so the
+    order is observable."""
     torch.manual_seed(0)
     model = models.CifarConvNet().eval()
     with torch.no_grad():
@@ -56,4 +71,6 @@ def test_convnet_blocks_run_in_the_article_order() -> None:
     x = torch.rand(2, 8, 32, 32)
     article = model.batchnorm2(model.pool2(torch.relu(model.conv2(x))))
     torch.testing.assert_close(model.block(2, x), article)
-    assert not torch.allclose(model.pool2(model.batchnorm2(torch.relu(model.conv2(x)))), article)
+    assert not torch.allclose(
+        model.pool2(model.batchnorm2(torch.relu(model.conv2(x)))), article
+    )

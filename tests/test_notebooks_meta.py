@@ -1,4 +1,5 @@
-"""Every notebook follows the course conventions: numbered name, Colab badge and setup on this repo."""
+"""Every notebook follows the course conventions: numbered name, Colab badge and setup
+on this repo."""
 
 import json
 import re
@@ -29,41 +30,71 @@ def test_notebook_conventions(path: Path) -> None:
     setup = next(c for c in cells if "google.colab" in c)
     assert f'SLUG = "{REPO_SLUG}"' in setup
     kernel = json.loads(path.read_text())["metadata"].get("kernelspec", {})
-    assert kernel.get("name") == "python3", "a python3 kernelspec, so Jupyter and Colab open it without asking"
+    assert kernel.get("name") == "python3", (
+        "a python3 kernelspec, so Jupyter and Colab open it without asking"
+    )
     text = path.read_text()
-    assert not re.search(r'"/(tmp|root|home|work|opt)/', text), "no absolute paths of a machine"
-    assert '"output_type": "error"' not in text, "committed with an error in its outputs"
+    assert not re.search(r'"/(tmp|root|home|work|opt)/', text), (
+        "no absolute paths of a machine"
+    )
+    assert '"output_type": "error"' not in text, (
+        "committed with an error in its outputs"
+    )
 
 
 def test_readme_lists_every_utils_function_whose_source_a_notebook_prints() -> None:
-    """Editing such a function changes a committed output: the README's "Changing a notebook" says which."""
+    """Editing such a function changes a committed output: the README's "Changing a
+    notebook" says which."""
     section = (REPO_ROOT / "README.md").read_text().split("## Changing a notebook")[1]
-    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in section.splitlines()
+        if line.startswith("| ")
+    }
     for path in NOTEBOOKS:
-        for name in re.findall(r"inspect\.getsource\(([\w.]+)\)", "\n".join(source(path))):
-            assert f"`{name}`" in rows.get(path.name[:2], ""), \
-                f"README, 'Changing a notebook': list `{name}` in the row of {path.name[:2]}"
+        for name in re.findall(
+            r"inspect\.getsource\(([\w.]+)\)", "\n".join(source(path))
+        ):
+            assert f"`{name}`" in rows.get(path.name[:2], ""), (
+                f"README, 'Changing a notebook': list `{name}` in the row of "
+                f"{path.name[:2]}"
+            )
 
 
-
-# Notebooks whose committed outputs still come from QUICK mode, with the reason; remove an entry as
-# soon as a full-mode run is committed (the test below fails until then, and fails if it is stale).
-QUICK_OUTPUTS_PENDING: dict[str, str] = {}  # notebook → why its committed outputs are not yet from full mode
+# Notebooks whose committed outputs still come from QUICK mode, with the reason; remove
+# an entry as soon as a full-mode run is committed (the test below fails until then, and
+# fails if it is stale).
+QUICK_OUTPUTS_PENDING: dict[
+    str, str
+] = {}  # notebook → why its committed outputs are not yet from full mode
 
 
 def ran_in_full_mode(notebook: dict) -> bool:
-    setup_outputs = json.dumps([c.get("outputs", []) for c in notebook["cells"] if c["cell_type"] == "code"][:3])
+    setup_outputs = json.dumps(
+        [c.get("outputs", []) for c in notebook["cells"] if c["cell_type"] == "code"][
+            :3
+        ]
+    )
     return "mode:      full" in setup_outputs
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_with_the_outputs_of_a_full_mode_run(path: Path) -> None:
-    """The website and GitHub show the committed outputs: they must come from one top-to-bottom run in
-    full mode (README, "Changing a notebook"), not from QUICK mode or a half-run kernel."""
+    """The website and GitHub show the committed outputs: they must come from one
+    top-to-bottom run in full mode (README, "Changing a notebook"), not from QUICK mode
+    or a half-run kernel."""
     notebook = json.loads(path.read_text())
-    counts = [cell.get("execution_count") for cell in notebook["cells"] if cell["cell_type"] == "code"]
-    assert counts == list(range(1, len(counts) + 1)), "re-execute top to bottom: jupyter nbconvert --execute"
+    counts = [
+        cell.get("execution_count")
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code"
+    ]
+    assert counts == list(range(1, len(counts) + 1)), (
+        "re-execute top to bottom: jupyter nbconvert --execute"
+    )
     pending = path.name in QUICK_OUTPUTS_PENDING
     assert ran_in_full_mode(notebook) != pending, (
-        "full-mode outputs committed: remove it from QUICK_OUTPUTS_PENDING" if pending
-        else "committed outputs must come from full mode (XAI_QUICK unset)")
+        "full-mode outputs committed: remove it from QUICK_OUTPUTS_PENDING"
+        if pending
+        else "committed outputs must come from full mode (XAI_QUICK unset)"
+    )

@@ -18,12 +18,18 @@ def offline(*args, **kwargs):
     raise urllib.error.URLError("no network")
 
 
-def test_falls_back_to_the_stand_in_and_says_so(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_falls_back_to_the_stand_in_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     write_stand_in()
     monkeypatch.setattr(torchvision.models, "get_model", offline)
     net = pretrained.load_imagenet_model("resnet18")
     out = capsys.readouterr().out
-    assert net.name == "mobilenet_v2" and "unavailable" in out and "stand-in for resnet18" in out
+    assert (
+        net.name == "mobilenet_v2"
+        and "unavailable" in out
+        and "stand-in for resnet18" in out
+    )
     assert not net.model.training and net.fc.out_features == 1000
     with torch.no_grad():
         features = net.backbone(torch.rand(1, 3, 224, 224))
@@ -33,11 +39,17 @@ def test_falls_back_to_the_stand_in_and_says_so(monkeypatch: pytest.MonkeyPatch,
 def test_env_var_forces_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     write_stand_in()
     monkeypatch.setenv(config.STAND_IN_ENV, "1")
-    monkeypatch.setattr(torchvision.models, "get_model", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(
+        torchvision.models,
+        "get_model",
+        lambda *a, **k: pytest.fail("must not download"),
+    )
     assert pretrained.load_imagenet_model("vgg16").name == "mobilenet_v2"
 
 
-def test_neither_weights_nor_stand_in_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_neither_weights_nor_stand_in_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(torchvision.models, "get_model", offline)
     with pytest.raises(FileNotFoundError, match="XAI_DATA_DIR"):
         pretrained.load_imagenet_model("resnet18")
@@ -58,12 +70,15 @@ def test_unknown_architecture() -> None:
 
 def test_denormalize_inverts_the_transform() -> None:
     pixels = torch.rand(3, 8, 8)
-    normalised = (pixels - torch.tensor(pretrained.IMAGENET_MEAN)[:, None, None]) / torch.tensor(
-        pretrained.IMAGENET_STD)[:, None, None]
+    normalised = (
+        pixels - torch.tensor(pretrained.IMAGENET_MEAN)[:, None, None]
+    ) / torch.tensor(pretrained.IMAGENET_STD)[:, None, None]
     torch.testing.assert_close(pretrained.denormalize(normalised), pixels)
 
 
-def test_an_unclear_stand_in_switch_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unclear_stand_in_switch_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(config.STAND_IN_ENV, "maybe")
     with pytest.raises(ValueError, match="XAI_STAND_IN='maybe' is not understood"):
         pretrained.load_imagenet_model("resnet18")

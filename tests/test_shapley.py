@@ -12,7 +12,9 @@ def test_deep_shap_of_a_linear_model_is_weight_times_input_minus_mean() -> None:
     background, x = torch.rand(20, 3, 2, 2), torch.rand(4, 3, 2, 2)
     e = shapley.deep_shap(model, background, x)
     weight = model[1].weight.detach().numpy()  # (3, 12)
-    expected = (x - background.mean(0)).reshape(4, 12).numpy()[:, :, None] * weight.T[None]
+    expected = (x - background.mean(0)).reshape(4, 12).numpy()[:, :, None] * weight.T[
+        None
+    ]
     assert e.values.shape == (4, 3, 2, 2, 3)
     np.testing.assert_allclose(e.values.reshape(4, 12, 3), expected, atol=1e-5)
     assert e.additivity_error() < 1e-5
@@ -79,36 +81,56 @@ def test_output_column_explains_one_class() -> None:
 
 def test_layer_gradient_shap_ranks_outputs_and_reports_what_it_decomposes() -> None:
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.Flatten(),
-                          nn.Linear(64, 5)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 1),
+        nn.Flatten(),
+        nn.Linear(64, 5),
+    ).eval()
     background, x = torch.rand(6, 3, 4, 4), torch.rand(2, 3, 4, 4)
-    e = shapley.gradient_shap_layer(model, model[2], background, x, ranked_outputs=2, nsamples=16)
+    e = shapley.gradient_shap_layer(
+        model, model[2], background, x, ranked_outputs=2, nsamples=16
+    )
     with torch.no_grad():
         outputs, base = model(x), model(background).mean(0)
     assert e.values.shape == (2, 4, 4, 4, 2)  # the layer's input: 4 channels of 4×4
-    np.testing.assert_array_equal(e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy())
-    np.testing.assert_allclose(e.outputs, outputs.gather(1, torch.as_tensor(e.indexes)).numpy(), atol=1e-6)
+    np.testing.assert_array_equal(
+        e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy()
+    )
+    np.testing.assert_allclose(
+        e.outputs, outputs.gather(1, torch.as_tensor(e.indexes)).numpy(), atol=1e-6
+    )
     np.testing.assert_allclose(e.base_values, base.numpy()[e.indexes], atol=1e-6)
     assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
 
 
-def test_gradient_shap_top_of_a_linear_model_with_one_background_point_is_exact() -> None:
+def test_gradient_shap_top_of_a_linear_model_with_one_background_point_is_exact() -> (
+    None
+):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4))
     background, x = torch.rand(1, 3, 2, 2), torch.rand(2, 3, 2, 2)
     e = shapley.gradient_shap_top(model, background, x, ranked_outputs=2, nsamples=5)
     with torch.no_grad():
         outputs = model(x)
-    np.testing.assert_array_equal(e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy())
-    weight = model[1].weight.detach().numpy()[e.indexes]  # (2, 2, 12): per image, per ranked class
+    np.testing.assert_array_equal(
+        e.indexes, outputs.argsort(1, descending=True)[:, :2].numpy()
+    )
+    weight = (
+        model[1].weight.detach().numpy()[e.indexes]
+    )  # (2, 2, 12): per image, per ranked class
     expected = (x - background).reshape(2, 1, 12).numpy() * weight
-    np.testing.assert_allclose(e.values.reshape(2, 12, 2).transpose(0, 2, 1), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        e.values.reshape(2, 12, 2).transpose(0, 2, 1), expected, atol=1e-5
+    )
     assert e.additivity_error() < 1e-5  # one background point and a linear model: exact
 
 
 def test_gradient_shap_top_on_a_split_network_is_complete_in_expectation() -> None:
-    """Split a small ReLU network at a hidden layer, explain the tail on the head's outputs (the
-    faithful port of Keras' layer explanation, notebook 06): the totals approach f(x) − E f(b)."""
+    """Split a small ReLU network at a hidden layer, explain the tail on the head's
+    outputs (the faithful port of Keras' layer explanation, notebook 06): the totals
+    approach f(x) − E f(b)."""
     torch.manual_seed(0)
     head = nn.Sequential(nn.Linear(6, 8), nn.ReLU())
     tail = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
@@ -126,20 +148,25 @@ class Square(nn.Module):
 
 
 def test_captum_layer_gradient_shap_is_biased_where_the_port_is_not() -> None:
-    """h(x) = x², f(a) = a², explained at the layer between them, from b = 0 to x = 1: f changes by 1.
+    """h(x) = x², f(a) = a², explained at the layer between them, from b = 0 to x = 1: f
+    changes by 1.
 
-    The port (path and multiplier in layer space) integrates ∫ 2t dt = 1. Captum's LayerGradientShap
-    takes the gradient at h(t·x) = t² but multiplies by h(x) − h(b) = 1: ∫ 2t² dt = 2/3 (notebook 06).
+    The port (path and multiplier in layer space) integrates ∫ 2t dt = 1. Captum's
+    LayerGradientShap takes the gradient at h(t·x) = t² but multiplies by
+    h(x) − h(b) = 1: ∫ 2t² dt = 2/3 (notebook 06).
     """
     from captum.attr import LayerGradientShap
 
     head, tail = Square(), nn.Sequential(Square())
     model = nn.Sequential(head, tail)
     x, b = torch.ones(1, 1), torch.zeros(1, 1)
-    port = shapley.gradient_shap_top(tail, head(b), head(x), ranked_outputs=1, nsamples=4000)
+    port = shapley.gradient_shap_top(
+        tail, head(b), head(x), ranked_outputs=1, nsamples=4000
+    )
     assert port.values.sum() == pytest.approx(1.0, abs=0.03)
     torch.manual_seed(0)
     captum = LayerGradientShap(model, tail[0], multiply_by_inputs=True).attribute(
-        x, baselines=b, n_samples=4000, stdevs=0.0, attribute_to_layer_input=True)
+        x, baselines=b, n_samples=4000, stdevs=0.0, attribute_to_layer_input=True
+    )
     captum = captum[0] if isinstance(captum, tuple) else captum
     assert captum.sum().item() == pytest.approx(2 / 3, abs=0.03)

@@ -15,8 +15,13 @@ def separable_data(n: int = 64) -> data.LabelledImages:
 def make_trainer(patience=None) -> training.Trainer:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    return training.Trainer(model, torch.optim.SGD(model.parameters(), lr=0.5), nn.CrossEntropyLoss(), 2,
-                            patience=patience)
+    return training.Trainer(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.5),
+        nn.CrossEntropyLoss(),
+        2,
+        patience=patience,
+    )
 
 
 def test_classification_metrics_known_values() -> None:
@@ -38,7 +43,9 @@ def test_trainer_learns_and_logs_every_epoch() -> None:
 
 def test_early_stopping_restores_the_best_weights() -> None:
     ds = separable_data()
-    noise = data.LabelledImages(ds.x, 1 - ds.y, ds.classes)  # validation labels flipped: val loss rises
+    noise = data.LabelledImages(
+        ds.x, 1 - ds.y, ds.classes
+    )  # validation labels flipped: val loss rises
     trainer = make_trainer(patience=2)
     history = trainer.fit(ds.loader(16, shuffle=True), noise.loader(64), epochs=30)
     assert len(history) < 30
@@ -57,7 +64,9 @@ def test_checkpoint_cache_hits_and_misses(monkeypatch: pytest.MonkeyPatch) -> No
             calls.append(config_)
             return trainer.fit(ds.loader(16), ds.loader(64), epochs=1)
 
-        return trainer.model, training.train_or_load("toy", trainer.model, config_, train)
+        return trainer.model, training.train_or_load(
+            "toy", trainer.model, config_, train
+        )
 
     first_model, first = run({"lr": 0.5})
     again_model, again = run({"lr": 0.5})
@@ -76,7 +85,9 @@ def test_predict_batches_in_eval_mode() -> None:
     model = nn.Sequential(nn.Flatten(), nn.Dropout(0.9), nn.Linear(4, 2)).train()
     x = torch.rand(10, 1, 2, 2)
     out = training.predict(model, x, batch_size=3)
-    assert out.shape == (10, 2) and torch.equal(out, training.predict(model, x))  # dropout off
+    assert out.shape == (10, 2) and torch.equal(
+        out, training.predict(model, x)
+    )  # dropout off
 
 
 def test_the_key_covers_optimiser_and_loss_and_is_stable_for_lambdas() -> None:
@@ -89,7 +100,9 @@ def test_the_key_covers_optimiser_and_loss_and_is_stable_for_lambdas() -> None:
     mse = lambda out, y: ((out[:, 1] - y.float()) ** 2).mean()  # noqa: E731
     assert key(0.5, nn.CrossEntropyLoss()) == key(0.5, nn.CrossEntropyLoss())
     assert key(0.5, nn.CrossEntropyLoss()) != key(0.1, nn.CrossEntropyLoss())
-    assert key(0.5, nn.CrossEntropyLoss()) != key(0.5, nn.CrossEntropyLoss(label_smoothing=0.1))
+    assert key(0.5, nn.CrossEntropyLoss()) != key(
+        0.5, nn.CrossEntropyLoss(label_smoothing=0.1)
+    )
     assert key(0.5, mse) == key(0.5, mse) != key(0.5, nn.CrossEntropyLoss())
 
 
@@ -100,6 +113,7 @@ def test_a_damaged_checkpoint_is_reported_and_retrained(capsys) -> None:
         def train():
             calls.append(1)
             return trainer.fit(ds.loader(16), ds.loader(64), epochs=1)
+
         return training.train_or_load("toy", trainer.model, {}, train, trainer=trainer)
 
     cached(make_trainer())
@@ -108,5 +122,9 @@ def test_a_damaged_checkpoint_is_reported_and_retrained(capsys) -> None:
     history = cached(make_trainer())
     assert len(calls) == 2 and len(history) == 1
     assert "is damaged" in capsys.readouterr().out
-    assert not list(path.parent.glob("*.part"))  # saved atomically: no temporary file left
-    assert cached(make_trainer()) == history and len(calls) == 2  # the retrained checkpoint is whole again
+    assert not list(
+        path.parent.glob("*.part")
+    )  # saved atomically: no temporary file left
+    assert (
+        cached(make_trainer()) == history and len(calls) == 2
+    )  # the retrained checkpoint is whole again
