@@ -1,9 +1,11 @@
-"""One interface over the course's attribution methods: every method maps (model, images, targets)
-to pixel maps (N, H, W), so that maps can be compared, scored and sanity-checked side by side.
+"""One interface over the course's attribution methods: every method maps
+(model, images, targets) to pixel maps (N, H, W), so that maps can be compared, scored
+and sanity-checked side by side.
 
-Signed maps sum the attribution over the colour channels; positive means "raises the target". Each
-method computes on the model's device and returns maps on the CPU. The settings a notebook uses
-(which layer, how many samples) are presets in :mod:`utils.recipes`, not here.
+Signed maps sum the attribution over the colour channels; positive means "raises the
+target". Each method computes on the model's device and returns maps on the CPU. The
+settings a notebook uses (which layer, how many samples) are presets in
+:mod:`utils.recipes`, not here.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from .faithfulness import blurred
 from .inputs import image_batch, targets_in_range
 
 Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
-IG_STEPS = 128  # Integrated Gradients' integration steps for the maps (notebook 07 measures the error)
-IG_BATCH = 256  # interpolated images per forward/backward pass: bounds memory whatever the steps
+# Integrated Gradients' integration steps for the maps (notebook 07 measures the error)
+IG_STEPS = 128
+# interpolated images per forward/backward pass: bounds memory whatever the steps
+IG_BATCH = 256
 
 
-def checked(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-    """``x`` on the model's device and ``targets`` as a list, after checking both (one output pass on
-    the first image tells how many outputs the model has)."""
+def checked(
+    model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, list[int]]:
+    """``x`` on the model's device and ``targets`` as a list, after checking both (one
+    output pass on the first image tells how many outputs the model has)."""
     x = image_batch(x).to(device_of(model))
     with torch.no_grad():
         num_outputs = model.eval()(x[:1]).shape[1]
@@ -36,84 +42,149 @@ def checked(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> tuple[t
 
 
 def saliency(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """|∂ output / ∂ pixel|, largest over channels (Simonyan et al. 2014), via Captum's ``Saliency``."""
+    """|∂ output / ∂ pixel|, largest over channels (Simonyan et al. 2014), via Captum's
+    ``Saliency``."""
     x, targets = checked(model, x, targets)
     return Saliency(model).attribute(x, target=targets, abs=True).amax(1).detach().cpu()
 
 
-def integrated_gradients(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Integrated Gradients from a black image (Sundararajan et al. 2017), via Captum, ``IG_STEPS`` steps."""
+def integrated_gradients(
+    model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Integrated Gradients from a black image (Sundararajan et al. 2017), via Captum,
+    ``IG_STEPS`` steps."""
     x, targets = checked(model, x, targets)
-    attr = IntegratedGradients(model).attribute(x, target=targets, n_steps=IG_STEPS, internal_batch_size=IG_BATCH)
+    attr = IntegratedGradients(model).attribute(
+        x, target=targets, n_steps=IG_STEPS, internal_batch_size=IG_BATCH
+    )
     return attr.sum(1).detach().cpu()
 
 
-def integrated_gradients_delta(model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
-                               n_steps: int = IG_STEPS) -> torch.Tensor:
-    """(N,) completeness gap of Integrated Gradients with ``n_steps``: Σ attribution − (f(x) − f(black))."""
+def integrated_gradients_delta(
+    model: nn.Module, x: torch.Tensor, targets: torch.Tensor, n_steps: int = IG_STEPS
+) -> torch.Tensor:
+    """(N,) completeness gap of Integrated Gradients with ``n_steps``: Σ attribution −
+    (f(x) − f(black))."""
     x, targets = checked(model, x, targets)
-    _, delta = IntegratedGradients(model).attribute(x, target=targets, n_steps=n_steps, internal_batch_size=IG_BATCH,
-                                                    return_convergence_delta=True)
+    _, delta = IntegratedGradients(model).attribute(
+        x,
+        target=targets,
+        n_steps=n_steps,
+        internal_batch_size=IG_BATCH,
+        return_convergence_delta=True,
+    )
     return delta.detach().cpu()
 
 
 def _per_target(explain_one: Callable[[nn.Module, torch.Tensor], np.ndarray]) -> Method:
-    """A method that runs ``explain_one(one-output model, images)`` once per distinct target, so that
-    each image costs one explained output instead of all K, and sums the values over channels."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """A method that runs ``explain_one(one-output model, images)`` once per distinct
+    target, so that each image costs one explained output instead of all K, and sums the
+    values over channels."""
+
+    def method(
+        model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         x, target_list = checked(model, x, targets)
         targets = torch.tensor(target_list)
         maps = torch.empty(len(x), *x.shape[-2:])
         for k in targets.unique().tolist():
             rows = (targets == k).nonzero()[:, 0]
-            values = np.asarray(explain_one(shapley.OutputColumn(model, k), x[rows.to(x.device)]))
-            maps[rows] = torch.from_numpy(values.reshape(len(rows), *x.shape[1:])).float().sum(1)
+            values = np.asarray(
+                explain_one(shapley.OutputColumn(model, k), x[rows.to(x.device)])
+            )
+            maps[rows] = (
+                torch.from_numpy(values.reshape(len(rows), *x.shape[1:])).float().sum(1)
+            )
         return maps
+
     return method
 
 
 def deep_shap_maps(background: torch.Tensor) -> Method:
     """DeepExplainer with the given background (see :func:`utils.shapley.deep_shap`)."""
-    return _per_target(lambda column, x: shapley.deep_shap(column, background, x, check_additivity=False).values)
+    return _per_target(
+        lambda column, x: (
+            shapley.deep_shap(column, background, x, check_additivity=False).values
+        )
+    )
 
 
 def gradient_shap_maps(background: torch.Tensor, nsamples: int = 64) -> Method:
-    """SHAP's GradientExplainer (expected gradients) on the input pixels (see :func:`utils.shapley.gradient_shap`)."""
-    return _per_target(lambda column, x: shapley.gradient_shap(column, background, x, nsamples=nsamples))
+    """SHAP's GradientExplainer (expected gradients) on the input pixels (see
+    :func:`utils.shapley.gradient_shap`)."""
+    return _per_target(
+        lambda column, x: shapley.gradient_shap(
+            column, background, x, nsamples=nsamples
+        )
+    )
 
 
 def occlusion_maps(window: int = 4, stride: int = 2, blur: bool = False) -> Method:
-    """The course's batched occlusion (hide a window, measure the drop), per pixel; the window is set
-    to black, or with ``blur`` to a blurred copy of the image (what the deletion metric removes to)."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The course's batched occlusion (hide a window, measure the drop), per pixel; the
+    window is set to black, or with ``blur`` to a blurred copy of the image (what the
+    deletion metric removes to)."""
+
+    def method(
+        model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         x, targets = checked(model, x, targets)
-        return torch.stack([occlusion.occlusion_attribution(model, img, target=t, window=(window, window),
-                                                            stride=(stride, stride),
-                                                            baseline=blurred(img) if blur else 0.0)
-                            for img, t in zip(x, targets)])
+        return torch.stack(
+            [
+                occlusion.occlusion_attribution(
+                    model,
+                    img,
+                    target=t,
+                    window=(window, window),
+                    stride=(stride, stride),
+                    baseline=blurred(img) if blur else 0.0,
+                )
+                for img, t in zip(x, targets)
+            ]
+        )
+
     return method
 
 
 def grad_cam_maps(feature_layer_of: Callable[[nn.Module], nn.Module]) -> Method:
     """Grad-CAM on ``feature_layer_of(model)``, upsampled to the image."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+
+    def method(
+        model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         x, targets = checked(model, x, targets)
         maps = cam.GradCAM(model, feature_layer_of(model))(x, targets)
         return cam.upsample(maps, tuple(x.shape[-2:])).detach().cpu()
+
     return method
 
 
 def random_maps(seed: int = 0) -> Method:
     """Uniform noise: the baseline every real method must beat."""
-    def method(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return torch.rand(len(x), *x.shape[-2:], generator=torch.Generator().manual_seed(seed))
+
+    def method(
+        model: nn.Module, x: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        return torch.rand(
+            len(x), *x.shape[-2:], generator=torch.Generator().manual_seed(seed)
+        )
+
     return method
 
 
-def in_batches(method: Method, model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
-               batch_size: int = 500) -> torch.Tensor:
-    """``method``'s maps (N, H, W) of many images, ``batch_size`` images at a time: gradient methods
-    keep every activation of a batch, so one pass over thousands of images would not fit in memory.
-    (A seeded :func:`random_maps` would repeat its noise in every batch: call it on all images at once.)"""
-    return torch.cat([method(model, x[i:i + batch_size], targets[i:i + batch_size])
-                      for i in tqdm(range(0, len(x), batch_size), desc="maps", leave=False)])
+def in_batches(
+    method: Method,
+    model: nn.Module,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """``method``'s maps (N, H, W) of many images, ``batch_size`` images at a time:
+    gradient methods keep every activation of a batch, so one pass over thousands of
+    images would not fit in memory. (A seeded :func:`random_maps` would repeat its noise
+    in every batch: call it on all images at once.)"""
+    return torch.cat(
+        [
+            method(model, x[i : i + batch_size], targets[i : i + batch_size])
+            for i in tqdm(range(0, len(x), batch_size), desc="maps", leave=False)
+        ]
+    )

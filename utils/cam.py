@@ -1,9 +1,10 @@
 """Class activation maps: CAM (Zhou et al. 2016) and Grad-CAM (Selvaraju et al. 2017).
 
-Zhou, Khosla, Lapedriza, Oliva, Torralba, "Learning Deep Features for Discriminative Localization",
-CVPR 2016. Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based
-Localization", ICCV 2017. Both weight the channels of a feature map (N, C, h, w) and sum them; they
-differ only in where the channel weights come from, so each is a small subclass of ``BaseCAM``.
+Zhou, Khosla, Lapedriza, Oliva, Torralba, "Learning Deep Features for Discriminative
+Localization", CVPR 2016. Selvaraju et al., "Grad-CAM: Visual Explanations from Deep
+Networks via Gradient-based Localization", ICCV 2017. Both weight the channels of a
+feature map (N, C, h, w) and sum them; they differ only in where the channel weights
+come from, so each is a small subclass of ``BaseCAM``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from .inputs import image_batch, targets_in_range
 
 
 class BaseCAM:
-    """Hooks ``feature_layer``, runs ``model`` and returns Σ_k weight_k · feature_k per image.
+    """Hooks ``feature_layer``, runs ``model`` and returns Σ_k weight_k · feature_k per
+    image.
 
-    Subclasses override :meth:`channel_weights`. Calling with images (N, C, H, W) and one target
-    class per image returns (N, h, w) maps at the feature map's resolution, computed on the model's
-    device and returned on the CPU; :func:`upsample` brings them to the image's.
+    Subclasses override :meth:`channel_weights`. Calling with images (N, C, H, W) and
+    one target class per image returns (N, h, w) maps at the feature map's resolution,
+    computed on the model's device and returned on the CPU; :func:`upsample` brings them
+    to the image's.
     """
 
     needs_gradient = False
@@ -32,33 +35,50 @@ class BaseCAM:
     def __init__(self, model: nn.Module, feature_layer: nn.Module) -> None:
         self.model, self.feature_layer = model.eval(), feature_layer
 
-    def channel_weights(self, features: torch.Tensor, gradients: torch.Tensor | None,
-                        targets: torch.Tensor) -> torch.Tensor:
+    def channel_weights(
+        self,
+        features: torch.Tensor,
+        gradients: torch.Tensor | None,
+        targets: torch.Tensor,
+    ) -> torch.Tensor:
         """(N, C) weights of the feature channels for each image's target class."""
         raise NotImplementedError
 
-    def __call__(self, x: torch.Tensor, targets: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, targets: Sequence[int] | torch.Tensor
+    ) -> torch.Tensor:
         x = image_batch(x).to(device_of(self.model))
-        if self.needs_gradient:  # gradients must reach the features even through a frozen backbone
+        if self.needs_gradient:
+            # gradients must reach the features even through a frozen backbone
             x = x.detach().requires_grad_()
-        with torch.set_grad_enabled(self.needs_gradient), captured(self.feature_layer, self.needs_gradient) as rec:
+        with (
+            torch.set_grad_enabled(self.needs_gradient),
+            captured(self.feature_layer, self.needs_gradient) as rec,
+        ):
             logits = self.model(x)
-            targets = targets_in_range(targets, logits.shape[1], batch=len(x)).to(x.device)
+            targets = targets_in_range(targets, logits.shape[1], batch=len(x)).to(
+                x.device
+            )
             if self.needs_gradient:
                 self.model.zero_grad()
                 logits.gather(1, targets[:, None]).sum().backward()
         weights = self.channel_weights(rec.output.detach(), rec.gradient, targets)
-        return self.post_process((weights[:, :, None, None] * rec.output.detach()).sum(1)).cpu()
+        return self.post_process(
+            (weights[:, :, None, None] * rec.output.detach()).sum(1)
+        ).cpu()
 
     def post_process(self, maps: torch.Tensor) -> torch.Tensor:
         return maps
 
 
 class CAM(BaseCAM):
-    """Class Activation Mapping: the channel weights are the target's row of the linear classifier on
-    the globally average-pooled features, so ``map.mean() + bias`` is exactly the target's logit."""
+    """Class Activation Mapping: the channel weights are the target's row of the linear
+    classifier on the globally average-pooled features, so ``map.mean() + bias`` is
+    exactly the target's logit."""
 
-    def __init__(self, model: nn.Module, feature_layer: nn.Module, fc: nn.Linear) -> None:
+    def __init__(
+        self, model: nn.Module, feature_layer: nn.Module, fc: nn.Linear
+    ) -> None:
         super().__init__(model, feature_layer)
         self.fc = fc
 
@@ -67,8 +87,8 @@ class CAM(BaseCAM):
 
 
 class GradCAM(BaseCAM):
-    """Grad-CAM: the channel weights are the spatially averaged gradients of the target's logit; the
-    map keeps only positive evidence (ReLU), as in the paper."""
+    """Grad-CAM: the channel weights are the spatially averaged gradients of the
+    target's logit; the map keeps only positive evidence (ReLU), as in the paper."""
 
     needs_gradient = True
 
@@ -81,7 +101,9 @@ class GradCAM(BaseCAM):
 
 def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N, h, w) maps → (N, H, W), bilinear, as drawn over the image."""
-    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    return F.interpolate(
+        maps[:, None], size=size, mode="bilinear", align_corners=False
+    )[:, 0]
 
 
 def normalize01(maps: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,11 @@
-"""Is an attribution map faithful to the model? Deletion and insertion curves (Petsiuk et al. 2018).
+"""Is an attribution map faithful to the model? Deletion and insertion curves
+(Petsiuk et al. 2018).
 
-Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of Black-box Models", BMVC 2018.
-Deletion removes pixels in order of decreasing attribution and watches the target's probability
-fall: a faithful map makes it fall fast, so **lower deletion AUC is better**. Insertion starts from a
-blurred image and puts the pixels back in the same order: **higher insertion AUC is better**.
+Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of Black-box
+Models", BMVC 2018. Deletion removes pixels in order of decreasing attribution and
+watches the target's probability fall: a faithful map makes it fall fast, so **lower
+deletion AUC is better**. Insertion starts from a blurred image and puts the pixels back
+in the same order: **higher insertion AUC is better**.
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ BOOTSTRAP_SAMPLES = 2000  # resamples behind every confidence interval
 
 
 def blurred(image: torch.Tensor) -> torch.Tensor:
-    """A strongly blurred copy of the (C, H, W) image: the RISE paper's start for insertion."""
+    """A strongly blurred copy of the (C, H, W) image: the RISE paper's start for
+    insertion."""
     return gaussian_blur(image[None], kernel_size=11, sigma=5.0)[0]
 
 
-def _curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, order: torch.Tensor, target: int,
-           steps: int) -> torch.Tensor:
-    """Probabilities of ``target`` while the pixels in ``order`` switch from ``start`` to ``end``."""
+def _curve(
+    model: nn.Module,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    order: torch.Tensor,
+    target: int,
+    steps: int,
+) -> torch.Tensor:
+    """Probabilities of ``target`` while the pixels in ``order`` switch from ``start``
+    to ``end``."""
     n_pixels = order.numel()
     counts = torch.linspace(0, n_pixels, steps + 1).round().long()
     rank = torch.empty(n_pixels, dtype=torch.long)
@@ -40,42 +50,74 @@ def _curve(model: nn.Module, start: torch.Tensor, end: torch.Tensor, order: torc
         return model.eval()(images.to(device_of(model)))[:, target].cpu()
 
 
-def deletion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tensor, target: int,
-                   steps: int = STEPS) -> torch.Tensor:
-    """(steps + 1,) probability of ``target`` as the most-attributed pixels of (C, H, W) ``image`` are set to 0."""
+def deletion_curve(
+    model: nn.Module,
+    image: torch.Tensor,
+    saliency: torch.Tensor,
+    target: int,
+    steps: int = STEPS,
+) -> torch.Tensor:
+    """(steps + 1,) probability of ``target`` as the most-attributed pixels of (C, H, W)
+    ``image`` are set to 0."""
     order = saliency.flatten().argsort(descending=True)
     return _curve(model, image, torch.zeros_like(image), order, target, steps)
 
 
-def blurred_deletion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tensor, target: int,
-                           steps: int = STEPS) -> torch.Tensor:
-    """Deletion towards a blurred copy instead of black: it removes information without adding the
-    out-of-distribution black specks that make random deletion look as good as any map."""
+def blurred_deletion_curve(
+    model: nn.Module,
+    image: torch.Tensor,
+    saliency: torch.Tensor,
+    target: int,
+    steps: int = STEPS,
+) -> torch.Tensor:
+    """Deletion towards a blurred copy instead of black: it removes information without
+    adding the out-of-distribution black specks that make random deletion look as good
+    as any map."""
     order = saliency.flatten().argsort(descending=True)
     return _curve(model, image, blurred(image), order, target, steps)
 
 
-def insertion_curve(model: nn.Module, image: torch.Tensor, saliency: torch.Tensor, target: int,
-                    steps: int = STEPS) -> torch.Tensor:
-    """(steps + 1,) probability of ``target`` as the most-attributed pixels are restored into a blurred copy."""
+def insertion_curve(
+    model: nn.Module,
+    image: torch.Tensor,
+    saliency: torch.Tensor,
+    target: int,
+    steps: int = STEPS,
+) -> torch.Tensor:
+    """(steps + 1,) probability of ``target`` as the most-attributed pixels are restored
+    into a blurred copy."""
     order = saliency.flatten().argsort(descending=True)
     return _curve(model, blurred(image), image, order, target, steps)
 
 
-def remove_top(images: torch.Tensor, maps: torch.Tensor, fraction: float, fill: torch.Tensor) -> torch.Tensor:
-    """ROAR's removal (Hooker et al. 2019): (N, C, H, W) ``images`` with the ``fraction`` most-attributed
-    pixels of each map (N, H, W) replaced by the colour ``fill`` (C,), e.g. the training set's mean.
+def remove_top(
+    images: torch.Tensor, maps: torch.Tensor, fraction: float, fill: torch.Tensor
+) -> torch.Tensor:
+    """ROAR's removal (Hooker et al. 2019): (N, C, H, W) ``images`` with the
+    ``fraction`` most-attributed pixels of each map (N, H, W) replaced by the colour
+    ``fill`` (C,), e.g. the training set's mean.
 
-    Hooker, Erhan, Kindermans, Kim, "A Benchmark for Interpretability Methods in Deep Neural Networks",
-    NeurIPS 2019: retrain on images degraded this way and test on degraded test images; the more the
-    accuracy drops, the more of the information the model used the map pointed at.
+    Hooker, Erhan, Kindermans, Kim, "A Benchmark for Interpretability Methods in Deep
+    Neural Networks", NeurIPS 2019: retrain on images degraded this way and test on
+    degraded test images; the more the accuracy drops, the more of the information the
+    model used the map pointed at.
     """
-    if images.ndim != 4 or maps.shape != (images.shape[0], *images.shape[2:]) or fill.shape != images.shape[1:2]:
-        raise ValueError(f"Expected images (N, C, H, W), maps (N, H, W) and fill (C,), got {tuple(images.shape)}, "
-                         f"{tuple(maps.shape)} and {tuple(fill.shape)}.")
+    if (
+        images.ndim != 4
+        or maps.shape != (images.shape[0], *images.shape[2:])
+        or fill.shape != images.shape[1:2]
+    ):
+        raise ValueError(
+            "Expected images (N, C, H, W), maps (N, H, W) and fill (C,), got "
+            f"{tuple(images.shape)}, {tuple(maps.shape)} and {tuple(fill.shape)}."
+        )
     n, _, h, w = images.shape
-    top = maps.flatten(1).argsort(1, descending=True)[:, :round(fraction * h * w)]
-    removed = torch.zeros(n, h * w, dtype=torch.bool).scatter_(1, top, True).reshape(n, 1, h, w)
+    top = maps.flatten(1).argsort(1, descending=True)[:, : round(fraction * h * w)]
+    removed = (
+        torch.zeros(n, h * w, dtype=torch.bool)
+        .scatter_(1, top, True)
+        .reshape(n, 1, h, w)
+    )
     return torch.where(removed, fill.view(1, -1, 1, 1).to(images.dtype), images)
 
 
@@ -87,36 +129,59 @@ def area_under(curve: torch.Tensor) -> float:
 Curve = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
-def aucs(curve: Curve, model: nn.Module, images: torch.Tensor, maps: torch.Tensor,
-         targets: torch.Tensor) -> np.ndarray:
-    """(N,) area under ``curve`` (e.g. :func:`deletion_curve`) for each image, its map and its target.
+def aucs(
+    curve: Curve,
+    model: nn.Module,
+    images: torch.Tensor,
+    maps: torch.Tensor,
+    targets: torch.Tensor,
+) -> np.ndarray:
+    """(N,) area under ``curve`` (e.g. :func:`deletion_curve`) for each image, its map
+    and its target.
 
     Args:
-        images: (N, C, H, W); maps: (N, H, W) attribution maps; targets: (N,) explained classes.
+        images: (N, C, H, W); maps: (N, H, W) attribution maps; targets: (N,) explained
+            classes.
     """
-    return np.array([area_under(curve(model, image, saliency, int(target)))
-                     for image, saliency, target in zip(images, maps, targets)])
+    return np.array(
+        [
+            area_under(curve(model, image, saliency, int(target)))
+            for image, saliency, target in zip(images, maps, targets)
+        ]
+    )
 
 
-def bootstrap_ci(scores: np.ndarray, level: float = 0.95, n_boot: int = BOOTSTRAP_SAMPLES,
-                 seed: int = 0) -> tuple[float, float, float]:
-    """Mean of per-image ``scores`` (N,) and its percentile bootstrap confidence interval.
+def bootstrap_ci(
+    scores: np.ndarray,
+    level: float = 0.95,
+    n_boot: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean of per-image ``scores`` (N,) and its percentile bootstrap confidence
+    interval.
 
-    Efron & Tibshirani 1993, "An Introduction to the Bootstrap": resample the N images with
-    replacement ``n_boot`` times; the interval holds the central ``level`` of the resampled means.
-    For a difference between two methods on the same images, pass the per-image differences (a
-    paired bootstrap): the interval then excludes 0 only when one method wins on this sample of images.
+    Efron & Tibshirani 1993, "An Introduction to the Bootstrap": resample the N images
+    with replacement ``n_boot`` times; the interval holds the central ``level`` of the
+    resampled means. For a difference between two methods on the same images, pass the
+    per-image differences (a paired bootstrap): the interval then excludes 0 only when
+    one method wins on this sample of images.
 
     Returns:
         (mean, lower, upper).
     """
     scores = np.asarray(scores, dtype=float)
     if scores.ndim != 1 or len(scores) < 2:
-        raise ValueError(f"Expected one score per image (N,) with N ≥ 2, got shape {scores.shape}.")
+        raise ValueError(
+            f"Expected one score per image (N,) with N ≥ 2, got shape {scores.shape}."
+        )
     rows = np.random.default_rng(seed).integers(0, len(scores), (n_boot, len(scores)))
     means = scores[rows].mean(1)
     tail = (1 - level) / 2 * 100
-    return float(scores.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    return (
+        float(scores.mean()),
+        float(np.percentile(means, tail)),
+        float(np.percentile(means, 100 - tail)),
+    )
 
 
 def is_flat(maps: torch.Tensor) -> torch.Tensor:
@@ -125,39 +190,56 @@ def is_flat(maps: torch.Tensor) -> torch.Tensor:
     return (flat == flat[:, :1]).all(1)
 
 
-def rank_correlations(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman's ρ between |a[i]| and |b[i]| for each pair of maps (N, H, W) (Adebayo et al. 2018).
+def rank_correlations(
+    a: torch.Tensor, b: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's ρ between |a[i]| and |b[i]| for each pair of maps (N, H, W)
+    (Adebayo et al. 2018).
 
-    Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018, compare maps by the rank
-    correlation of their absolute values. A constant map has no ranking, so ρ is undefined there:
-    it is returned as 0, and the second array says where (count these: a flat map "passes" a test
-    that asks for ρ ≈ 0 without explaining anything).
+    Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018, compare maps by the
+    rank correlation of their absolute values. A constant map has no ranking, so ρ is
+    undefined there: it is returned as 0, and the second array says where (count these:
+    a flat map "passes" a test that asks for ρ ≈ 0 without explaining anything).
 
     Returns:
         rhos (N,) and flat (N,), True where either map is constant.
     """
     if a.shape != b.shape or a.ndim != 3:
-        raise ValueError(f"Expected two stacks of maps of the same shape (N, H, W), got {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}.")
+        raise ValueError(
+            "Expected two stacks of maps of the same shape (N, H, W), got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}."
+        )
     flat = (is_flat(a.abs()) | is_flat(b.abs())).numpy()
-    rhos = np.array([0.0 if f else spearmanr(x.abs().flatten(), y.abs().flatten())[0]
-                     for x, y, f in zip(a, b, flat)])
+    rhos = np.array(
+        [
+            0.0 if f else spearmanr(x.abs().flatten(), y.abs().flatten())[0]
+            for x, y, f in zip(a, b, flat)
+        ]
+    )
     return rhos, flat
 
 
-def max_sensitivity(method: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor], model: nn.Module,
-                    images: torch.Tensor, targets: torch.Tensor, radius: float = 0.02, n_perturb: int = 10,
-                    seed: int = 0) -> np.ndarray:
+def max_sensitivity(
+    method: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
+    model: nn.Module,
+    images: torch.Tensor,
+    targets: torch.Tensor,
+    radius: float = 0.02,
+    n_perturb: int = 10,
+    seed: int = 0,
+) -> np.ndarray:
     """(N,) relative max-sensitivity of an attribution method, lower is more robust.
 
-    Yeh, Hsieh, Suggala, Inouye, Ravikumar, "On the (In)fidelity and Sensitivity of Explanations",
-    NeurIPS 2019, define max-sensitivity as the largest ‖Φ(x + δ) − Φ(x)‖ over perturbations δ within
-    a radius. Captum's ``sensitivity_max`` divides it by ‖Φ(x)‖, so that maps of different scales
-    compare; this function does the same (Frobenius norm of the (H, W) map, ``n_perturb`` perturbations
-    drawn uniformly from [−radius, radius] per pixel, Captum's default). A map near 0 makes it explode.
+    Yeh, Hsieh, Suggala, Inouye, Ravikumar, "On the (In)fidelity and Sensitivity of
+    Explanations", NeurIPS 2019, define max-sensitivity as the largest ‖Φ(x + δ) − Φ(x)‖
+    over perturbations δ within a radius. Captum's ``sensitivity_max`` divides it by
+    ‖Φ(x)‖, so that maps of different scales compare; this function does the same
+    (Frobenius norm of the (H, W) map, ``n_perturb`` perturbations drawn uniformly from
+    [−radius, radius] per pixel, Captum's default). A map near 0 makes it explode.
 
     Args:
-        method: (model, images (N, C, H, W), targets (N,)) → maps (N, H, W), as in :mod:`utils.attribution`.
+        method: (model, images (N, C, H, W), targets (N,)) → maps (N, H, W), as in
+            :mod:`utils.attribution`.
     """
     generator = torch.Generator().manual_seed(seed)
     original = method(model, images, targets).flatten(1)

@@ -9,19 +9,27 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_HOOK_DICTS = (
+    "_forward_hooks",
+    "_forward_pre_hooks",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
 
 
 @contextmanager
 def restored_hooks(model: nn.Module) -> Iterator[nn.Module]:
-    """Remove, on leaving the block (also after an error), every hook and attribute added inside it.
+    """Remove, on leaving the block (also after an error), every hook and attribute
+    added inside it.
 
-    SHAP's explainers register hooks on every layer and store tensors on the modules; when a call
-    fails half-way they stay there and silently change later results. Inside this block they may;
-    afterwards the model is as before.
+    SHAP's explainers register hooks on every layer and store tensors on the modules;
+    when a call fails half-way they stay there and silently change later results. Inside
+    this block they may; afterwards the model is as before.
     """
-    before = {id(m): ({name: set(getattr(m, name)) for name in _HOOK_DICTS}, set(vars(m)))
-              for m in model.modules()}
+    before = {
+        id(m): ({name: set(getattr(m, name)) for name in _HOOK_DICTS}, set(vars(m)))
+        for m in model.modules()
+    }
     try:
         yield model
     finally:
@@ -37,7 +45,8 @@ def restored_hooks(model: nn.Module) -> Iterator[nn.Module]:
 
 @dataclass
 class Captured:
-    """What :func:`captured` recorded: the layer's last output (N, ...) and, if asked, its gradient."""
+    """What :func:`captured` recorded: the layer's last output (N, ...) and, if asked,
+    its gradient."""
 
     output: torch.Tensor | None = None
     gradient: torch.Tensor | None = None
@@ -45,7 +54,8 @@ class Captured:
 
 @contextmanager
 def captured(layer: nn.Module, gradient: bool = False) -> Iterator[Captured]:
-    """Record ``layer``'s forward output (and the gradient flowing into it) inside the block.
+    """Record ``layer``'s forward output (and the gradient flowing into it) inside the
+    block.
 
     The hook is removed on leaving the block, also after an error.
     """

@@ -1,4 +1,5 @@
-"""ImageNet-pretrained networks: torchvision's own weights online, an offline stand-in otherwise."""
+"""ImageNet-pretrained networks: torchvision's own weights online, an offline stand-in
+otherwise."""
 
 from __future__ import annotations
 
@@ -19,15 +20,19 @@ STAND_IN_FILE = "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet_coral.pth"
 
 @dataclass
 class PretrainedNet:
-    """A pretrained classifier and the parts the explainers need, whatever the architecture.
+    """A pretrained classifier and the parts the explainers need, whatever the
+    architecture.
 
     Attributes:
-        name: the network that really runs (``"mobilenet_v2"`` when the stand-in replaced another).
-        model: the whole network in eval mode, (N, 3, 224, 224) normalised → (N, 1000) logits.
-        backbone: the convolutional trunk, image → the feature map (N, C, 7, 7) that is pooled.
+        name: the network that really runs (``"mobilenet_v2"`` when the stand-in
+            replaced another).
+        model: the whole network in eval mode, (N, 3, 224, 224) normalised → (N, 1000)
+            logits.
+        backbone: the convolutional trunk, image → the feature map (N, C, 7, 7) that is
+            pooled.
         feature_layer: the module inside ``model`` whose output is that feature map.
-        fc: the linear classifier applied to the average-pooled features, or ``None`` (VGG's head
-            is a three-layer MLP, so it has no class activation map).
+        fc: the linear classifier applied to the average-pooled features, or ``None``
+            (VGG's head is a three-layer MLP, so it has no class activation map).
         last_conv: the last convolution, before its BatchNorm and activation.
     """
 
@@ -40,37 +45,56 @@ class PretrainedNet:
 
 
 def _parts(name: str, model: nn.Module) -> PretrainedNet:
-    model = model.to(DEVICE).eval()  # created on the course's device; frozen backbones keep their BatchNorm statistics
+    # created on the course's device; frozen backbones keep their BatchNorm statistics
+    model = model.to(DEVICE).eval()
     if name == "resnet18":
         trunk = nn.Sequential(*list(model.children())[:-2])
-        return PretrainedNet(name, model, trunk, model.layer4, model.fc, model.layer4[-1].conv2)
+        return PretrainedNet(
+            name, model, trunk, model.layer4, model.fc, model.layer4[-1].conv2
+        )
     if name == "vgg16":
-        return PretrainedNet(name, model, model.features, model.features, None, model.features[-3])
+        return PretrainedNet(
+            name, model, model.features, model.features, None, model.features[-3]
+        )
     if name == "mobilenet_v2":
-        return PretrainedNet(name, model, model.features, model.features, model.classifier[-1],
-                             model.features[-1][0])
-    raise ValueError(f"No pretrained network {name!r}: choose resnet18, vgg16 or mobilenet_v2.")
+        return PretrainedNet(
+            name,
+            model,
+            model.features,
+            model.features,
+            model.classifier[-1],
+            model.features[-1][0],
+        )
+    raise ValueError(
+        f"No pretrained network {name!r}: choose resnet18, vgg16 or mobilenet_v2."
+    )
 
 
 def load_stand_in() -> PretrainedNet:
-    """The offline ImageNet stand-in: torchvision's MobileNetV2 with weights converted from Google's
-    quantised TFLite model (see the README beside the weights file)."""
+    """The offline ImageNet stand-in: torchvision's MobileNetV2 with weights converted
+    from Google's quantised TFLite model (see the README beside the weights file)."""
     path = data_root() / STAND_IN_FILE
     if not path.exists():
         raise FileNotFoundError(
-            f"No ImageNet weights: torchvision could not download them and the offline stand-in "
-            f"{display_path(path)} is missing. Connect to the internet, or set {DATA_ENV} to a folder "
-            f"holding {STAND_IN_FILE}.")
+            "No ImageNet weights: torchvision could not download them and the offline "
+            f"stand-in {display_path(path)} is missing. Connect to the internet, or "
+            f"set {DATA_ENV} to a folder holding {STAND_IN_FILE}."
+        )
     model = torchvision.models.mobilenet_v2()
-    model.load_state_dict(load_torch_file(path, fix=f"Copy {STAND_IN_FILE} again from a complete copy of the data."))
+    model.load_state_dict(
+        load_torch_file(
+            path, fix=f"Copy {STAND_IN_FILE} again from a complete copy of the data."
+        )
+    )
     return _parts("mobilenet_v2", model)
 
 
 def load_imagenet_model(name: str) -> PretrainedNet:
     """torchvision's ``name`` (``"resnet18"``, ``"vgg16"``) with its ImageNet weights.
 
-    When the weights are neither in torchvision's cache nor downloadable (or ``XAI_STAND_IN=1``),
-    says so in one line and returns the offline stand-in; prints which network really runs.
+    When the weights are neither in torchvision's cache nor downloadable
+    (or ``XAI_STAND_IN=1``), says so in one line and returns the offline stand-in;
+    prints which network really runs.
     """
     if not use_stand_in():
         try:
@@ -78,20 +102,31 @@ def load_imagenet_model(name: str) -> PretrainedNet:
             print(f"using {name} with torchvision's ImageNet weights")
             return net
         except (urllib.error.URLError, OSError) as err:
-            print(f"{name}: ImageNet weights unavailable ({type(err).__name__}: {getattr(err, 'reason', err)})")
+            print(
+                f"{name}: ImageNet weights unavailable ({type(err).__name__}: "
+                f"{getattr(err, 'reason', err)})"
+            )
     net = load_stand_in()
     print(f"using {net.name}, the offline ImageNet stand-in for {name}")
     return net
 
 
 def imagenet_transform(size: int = 224) -> transforms.Compose:
-    """Resize the shorter side to ``size``, centre-crop ``size``×``size``, ImageNet-normalise."""
-    return transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(),
-                               transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    """Resize the shorter side to ``size``, centre-crop ``size``×``size``,
+    ImageNet-normalise."""
+    return transforms.Compose(
+        [
+            transforms.Resize(size),
+            transforms.CenterCrop(size),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
-    """Undo the ImageNet normalisation: (…, 3, H, W) back to [0, 1] pixels for display."""
+    """Undo the ImageNet normalisation: (…, 3, H, W) back to [0, 1] pixels for
+    display."""
     mean = torch.tensor(IMAGENET_MEAN, device=x.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, device=x.device)[:, None, None]
     return (x * std + mean).clamp(0, 1)

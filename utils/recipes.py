@@ -1,9 +1,10 @@
-"""The course's presets, each defined once: the data, training and explanation settings that several
-notebooks (and the benchmarks) share. Change a notebook's settings here, not in a copy.
+"""The course's presets, each defined once: the data, training and explanation settings
+that several notebooks (and the benchmarks) share. Change a notebook's settings here,
+not in a copy.
 
-A recipe may use every other module; no other module imports this one. Settings that depend on the
-mode are given as ``by_mode(quick=..., full=...)`` at call time, so ``XAI_QUICK`` is read when a
-notebook runs, not when this module is imported.
+A recipe may use every other module; no other module imports this one. Settings that
+depend on the mode are given as ``by_mode(quick=..., full=...)`` at call time, so
+``XAI_QUICK`` is read when a notebook runs, not when this module is imported.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from . import attribution, config, data, models, training
 from .config import DEVICE, by_mode, seed_everything
 
 
-# --- CIFAR-10 ConvNet: notebooks 01 and 07, benchmarks/explainers_speed.py -------------------------
+# --- CIFAR-10 ConvNet: notebooks 01 and 07, benchmarks/explainers_speed.py ------------
 @dataclass(frozen=True)
 class CifarConvNetSetup:
-    """What notebooks 01 and 07 train and explain; they share the cached model while this is one object.
+    """What notebooks 01 and 07 train and explain; they share the cached model while
+    this is one object.
 
     Attributes:
         n_train, n_val: training / validation images (``None``: all 50,000 / 10,000).
-        epochs, lr, batch_size: the Paperspace article's Adam training (15 epochs, 1e-3, batches of 64).
-        n_background: the images whose mean output is SHAP's base value (the article uses 200).
+        epochs, lr, batch_size: the Paperspace article's Adam training (15 epochs, 1e-3,
+            batches of 64).
+        n_background: the images whose mean output is SHAP's base value
+            (the article uses 200).
     """
 
     n_train: int | None
@@ -40,59 +44,96 @@ class CifarConvNetSetup:
 
 
 def cifar_convnet_setup() -> CifarConvNetSetup:
-    """The setup for the current mode: QUICK trains 4 epochs on 5,000 images (500 per class)."""
-    return CifarConvNetSetup(n_train=by_mode(quick=5_000, full=None), n_val=by_mode(quick=2_000, full=None),
-                             epochs=by_mode(quick=4, full=15), n_background=by_mode(quick=50, full=200))
+    """The setup for the current mode: QUICK trains 4 epochs on 5,000 images
+    (500 per class)."""
+    return CifarConvNetSetup(
+        n_train=by_mode(quick=5_000, full=None),
+        n_val=by_mode(quick=2_000, full=None),
+        epochs=by_mode(quick=4, full=15),
+        n_background=by_mode(quick=50, full=200),
+    )
 
 
-def cifar_convnet_data(setup: CifarConvNetSetup) -> tuple[data.LabelledImages, data.LabelledImages]:
-    """(training, validation) images of ``setup``: all of CIFAR-10's training and test sets in file order,
-    or (QUICK) balanced seeded subsets, read from only as many batch files as they need."""
+def cifar_convnet_data(
+    setup: CifarConvNetSetup,
+) -> tuple[data.LabelledImages, data.LabelledImages]:
+    """(training, validation) images of ``setup``: all of CIFAR-10's training and test
+    sets in file order, or (QUICK) balanced seeded subsets, read from only as many batch
+    files as they need."""
+
     def part(train: bool, n: int | None) -> data.LabelledImages:
         return data.load_cifar10(train=train, per_class=None if n is None else n // 10)
 
     return part(True, setup.n_train), part(False, setup.n_val)
 
 
-def cifar_background(val_set: data.LabelledImages, setup: CifarConvNetSetup) -> torch.Tensor:
-    """(n_background, 3, 32, 32): the first validation images, SHAP's background ("mask")."""
-    return val_set.x[:setup.n_background]
+def cifar_background(
+    val_set: data.LabelledImages, setup: CifarConvNetSetup
+) -> torch.Tensor:
+    """(n_background, 3, 32, 32): the first validation images, SHAP's background
+    ("mask")."""
+    return val_set.x[: setup.n_background]
 
 
 def cifar_explained_images(val_set: data.LabelledImages, n: int) -> torch.Tensor:
-    """(n, 3, 32, 32): images to explain, taken from the last 200 validation images (never background)."""
+    """(n, 3, 32, 32): images to explain, taken from the last 200 validation images
+    (never background)."""
     return val_set.x[-200:][:n]
 
 
-def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledImages, setup: CifarConvNetSetup,
-                        variant: str = "", seed: int = 0) -> tuple[models.CifarConvNet, training.History]:
-    """The SHAP article's CIFAR-10 ConvNet trained with the article's recipe, or loaded from the cache.
+def train_cifar_convnet(
+    train_set: data.LabelledImages,
+    val_set: data.LabelledImages,
+    setup: CifarConvNetSetup,
+    variant: str = "",
+    seed: int = 0,
+) -> tuple[models.CifarConvNet, training.History]:
+    """The SHAP article's CIFAR-10 ConvNet trained with the article's recipe, or loaded
+    from the cache.
 
     As the article: Xavier initialisation (in the model), Adam (lr 1e-3), batches of 64,
-    ``CrossEntropyLoss`` applied to the network's softmax output (the article's double softmax, kept on
-    purpose), validated on the test set after every epoch. Unlike the article: the batches are
-    shuffled (seeded), and every epoch trains in train mode (the article's accuracy pass leaves the
-    network in eval mode from the second epoch on). The last history row holds the training's wall
-    time in seconds (``train_seconds``).
+    ``CrossEntropyLoss`` applied to the network's softmax output (the article's double
+    softmax, kept on purpose), validated on the test set after every epoch. Unlike the
+    article: the batches are shuffled (seeded), and every epoch trains in train mode
+    (the article's accuracy pass leaves the network in eval mode from the second epoch
+    on). The last history row holds the training's wall time in seconds
+    (``train_seconds``).
 
-    ``variant`` names training images other than CIFAR-10's own (notebook 07's ROAR retrains on images
-    with pixels removed): it goes into the cache's file name, and a fingerprint of those images into
-    the key, which otherwise does not see the data (changing which pixels are removed retrains).
-    ``seed`` sets the initial weights and the batch order.
+    ``variant`` names training images other than CIFAR-10's own (notebook 07's ROAR
+    retrains on images with pixels removed): it goes into the cache's file name, and a
+    fingerprint of those images into the key, which otherwise does not see the data
+    (changing which pixels are removed retrains). ``seed`` sets the initial weights and
+    the batch order.
     """
-    hparams = {"lr": setup.lr, "batch_size": setup.batch_size, "epochs": setup.epochs, "n_train": len(train_set),
-               "n_val": len(val_set), "seed": seed, "block": models.CifarConvNet.block.__doc__}
+    hparams = {
+        "lr": setup.lr,
+        "batch_size": setup.batch_size,
+        "epochs": setup.epochs,
+        "n_train": len(train_set),
+        "n_val": len(val_set),
+        "seed": seed,
+        "block": models.CifarConvNet.block.__doc__,
+    }
     if variant:
-        hparams["images"] = hashlib.sha256(train_set.x.numpy().tobytes()).hexdigest()[:16]
+        hparams["images"] = hashlib.sha256(train_set.x.numpy().tobytes()).hexdigest()[
+            :16
+        ]
     seed_everything(seed)
     model = models.CifarConvNet().to(DEVICE)
-    trainer = training.Trainer(model, torch.optim.Adam(model.parameters(), lr=setup.lr), nn.CrossEntropyLoss(),
-                               num_classes=10)
+    trainer = training.Trainer(
+        model,
+        torch.optim.Adam(model.parameters(), lr=setup.lr),
+        nn.CrossEntropyLoss(),
+        num_classes=10,
+    )
 
     def fit() -> training.History:
         start = time.perf_counter()
-        history = trainer.fit(train_set.loader(setup.batch_size, shuffle=True, seed=seed), val_set.loader(500),
-                              setup.epochs)
+        history = trainer.fit(
+            train_set.loader(setup.batch_size, shuffle=True, seed=seed),
+            val_set.loader(500),
+            setup.epochs,
+        )
         history[-1]["train_seconds"] = time.perf_counter() - start
         return history
 
@@ -102,14 +143,17 @@ def train_cifar_convnet(train_set: data.LabelledImages, val_set: data.LabelledIm
 
 
 class PixelsToProbabilities(nn.Module):
-    """A CIFAR-10 network that expects normalised inputs and returns logits (the pretrained ResNet20),
-    wrapped to take (N, 3, 32, 32) pixels in [0, 1] and return probabilities, like the course's ConvNet.
+    """A CIFAR-10 network that expects normalised inputs and returns logits
+    (the pretrained ResNet20), wrapped to take (N, 3, 32, 32) pixels in [0, 1] and
+    return probabilities, like the course's ConvNet.
 
-    Then every attribution method, removal baseline (black is pixel 0) and curve of notebook 07
-    treats both networks alike.
+    Then every attribution method, removal baseline (black is pixel 0) and curve of
+    notebook 07 treats both networks alike.
     """
 
-    def __init__(self, network: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+    def __init__(
+        self, network: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]
+    ) -> None:
         super().__init__()
         self.network = network
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
@@ -120,37 +164,48 @@ class PixelsToProbabilities(nn.Module):
 
 
 def cifar_resnet20_on_pixels() -> PixelsToProbabilities:
-    """The pretrained CIFAR-10 ResNet20 (91.7 % test accuracy) on [0, 1] pixels, giving probabilities."""
+    """The pretrained CIFAR-10 ResNet20 (91.7 % test accuracy) on [0, 1] pixels, giving
+    probabilities."""
     resnet = models.load_cifar_resnet20()
-    return PixelsToProbabilities(resnet, models.IMAGENET_MEAN, models.IMAGENET_STD).to(
-        config.device_of(resnet)).eval()
+    return (
+        PixelsToProbabilities(resnet, models.IMAGENET_MEAN, models.IMAGENET_STD)
+        .to(config.device_of(resnet))
+        .eval()
+    )
 
 
 def cifar_last_feature_map(model: nn.Module) -> nn.Module:
-    """The module whose output is the last 8×8 feature map of a CIFAR-10 network (Grad-CAM's layer):
-    ``relu6`` of the ConvNet (before its last max-pool), ``layer3`` of a CIFAR ResNet, found inside
-    any wrapper."""
+    """The module whose output is the last 8×8 feature map of a CIFAR-10 network
+    (Grad-CAM's layer): ``relu6`` of the ConvNet (before its last max-pool), ``layer3``
+    of a CIFAR ResNet, found inside any wrapper."""
     for module in model.modules():
         if isinstance(module, models.CifarConvNet):
             return module.relu6
         if isinstance(module, models.CifarResNet):
             return module.layer3
-    raise ValueError(f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of the course's "
-                     "CIFAR-10 networks, or call attribution.grad_cam_maps with your own layer.")
+    raise ValueError(
+        f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of "
+        "the course's CIFAR-10 networks, or call attribution.grad_cam_maps with your "
+        "own layer."
+    )
 
 
-def cifar_attribution_methods(model: nn.Module, background: torch.Tensor) -> dict[str, attribution.Method]:
+def cifar_attribution_methods(
+    model: nn.Module, background: torch.Tensor
+) -> dict[str, attribution.Method]:
     """The maps notebook 07 compares on a CIFAR-10 network, at its settings (by mode).
 
-    Grad-CAM uses the last 8×8 feature map (:func:`cifar_last_feature_map`). Occlusion hides 4×4
-    windows (stride 2), once with a blurred copy of the image (the removal of the blur deletion
-    metric) and once with black (that of the black one). Deep SHAP only where DeepExplainer is exact,
-    networks whose every nonlinearity is a module: the ConvNet, not the ResNet (``torch.relu`` in
-    its blocks).
+    Grad-CAM uses the last 8×8 feature map (:func:`cifar_last_feature_map`). Occlusion
+    hides 4×4 windows (stride 2), once with a blurred copy of the image (the removal of
+    the blur deletion metric) and once with black (that of the black one). Deep SHAP
+    only where DeepExplainer is exact, networks whose every nonlinearity is a module:
+    the ConvNet, not the ResNet (``torch.relu`` in its blocks).
     """
     methods = {
         "Deep SHAP": attribution.deep_shap_maps(background),
-        "Gradient SHAP": attribution.gradient_shap_maps(background, nsamples=by_mode(quick=32, full=200)),
+        "Gradient SHAP": attribution.gradient_shap_maps(
+            background, nsamples=by_mode(quick=32, full=200)
+        ),
         "Integrated Gradients": attribution.integrated_gradients,
         "Saliency": attribution.saliency,
         "Occlusion (blur)": attribution.occlusion_maps(window=4, stride=2, blur=True),
@@ -163,25 +218,30 @@ def cifar_attribution_methods(model: nn.Module, background: torch.Tensor) -> dic
     return methods
 
 
-# --- CryptoPunks earring classifier: notebook 03, benchmarks/occlusion_speed.py ----------------------
+# --- CryptoPunks earring classifier: notebook 03, benchmarks/occlusion_speed.py -------
 PUNK_CLASSES = ["no earring", "earring"]
 
 
 def earring_split(n_punks: int = 10_000) -> tuple[torch.Tensor, torch.Tensor]:
-    """(training, test) punk ids: a seeded permutation split exactly 75/25 (the walkthrough draws an
-    unseeded ``np.random.uniform(size=n) < 0.75``, about 75/25)."""
+    """(training, test) punk ids: a seeded permutation split exactly 75/25 (the
+    walkthrough draws an unseeded ``np.random.uniform(size=n) < 0.75``, about 75/25)."""
     order = torch.randperm(n_punks, generator=torch.Generator().manual_seed(0))
     n_train = int(0.75 * n_punks)
     return order[:n_train], order[n_train:]
 
 
 def earring_data() -> tuple[data.LabelledImages, data.LabelledImages]:
-    """(training, test) punks with "has an earring" labels, split by :func:`earring_split`."""
+    """(training, test) punks with "has an earring" labels, split by
+    :func:`earring_split`."""
     punks, attributes = data.load_cryptopunks()
-    earring = torch.tensor(attributes[" accessories"].str.contains("Earring").to_numpy()).long()
+    earring = torch.tensor(
+        attributes[" accessories"].str.contains("Earring").to_numpy()
+    ).long()
     train_idx, test_idx = earring_split(len(punks))
-    return (data.LabelledImages(punks[train_idx], earring[train_idx], PUNK_CLASSES),
-            data.LabelledImages(punks[test_idx], earring[test_idx], PUNK_CLASSES))
+    return (
+        data.LabelledImages(punks[train_idx], earring[train_idx], PUNK_CLASSES),
+        data.LabelledImages(punks[test_idx], earring[test_idx], PUNK_CLASSES),
+    )
 
 
 def punk_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -189,23 +249,51 @@ def punk_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(out[:, 0], y.float())
 
 
-PUNK_SOURCE_LR = 0.001  # the walkthrough's SGD learning rate: leaves the "always no" plateau late or never
-PUNK_LR = 0.01  # the course's one change to the walkthrough's training (notebook 03 measures both over seeds)
+# the walkthrough's SGD learning rate: leaves the "always no" plateau late or never
+PUNK_SOURCE_LR = 0.001
+# the course's one change to the walkthrough's training (notebook 03 measures both over
+# seeds)
+PUNK_LR = 0.01
 
 
-def train_punk_net(train_set: data.LabelledImages, test_set: data.LabelledImages, epochs: int = 100,
-                   lr: float = PUNK_LR, seed: int = 0) -> tuple[models.PunkNet, training.History]:
-    """The walkthrough's earring classifier, trained as it does except for the learning rate, or loaded
-    from the cache: SGD (momentum 0.9), batches of 100 (shuffled, seeded), binary cross-entropy,
-    100 epochs, validated on the test punks. ``lr=PUNK_SOURCE_LR`` is the walkthrough's own recipe.
+def train_punk_net(
+    train_set: data.LabelledImages,
+    test_set: data.LabelledImages,
+    epochs: int = 100,
+    lr: float = PUNK_LR,
+    seed: int = 0,
+) -> tuple[models.PunkNet, training.History]:
+    """The walkthrough's earring classifier, trained as it does except for the learning
+    rate, or loaded from the cache: SGD (momentum 0.9), batches of 100
+    (shuffled, seeded), binary cross-entropy, 100 epochs, validated on the test punks.
+    ``lr=PUNK_SOURCE_LR`` is the walkthrough's own recipe.
     """
-    hparams = {"lr": lr, "momentum": 0.9, "batch_size": 100, "epochs": epochs, "n_train": len(train_set),
-               "seed": seed}
+    hparams = {
+        "lr": lr,
+        "momentum": 0.9,
+        "batch_size": 100,
+        "epochs": epochs,
+        "n_train": len(train_set),
+        "seed": seed,
+    }
     seed_everything(seed)
     model = models.PunkNet().to(DEVICE)
-    trainer = training.Trainer(model, torch.optim.SGD(model.parameters(), lr=lr, momentum=hparams["momentum"]),
-                               punk_loss, num_classes=2, to_labels=training.threshold_labels)
-    history = training.train_or_load("punk_net", model, hparams, lambda: trainer.fit(
-        train_set.loader(hparams["batch_size"], shuffle=True, seed=seed), test_set.loader(1000), epochs),
-        trainer=trainer)
+    trainer = training.Trainer(
+        model,
+        torch.optim.SGD(model.parameters(), lr=lr, momentum=hparams["momentum"]),
+        punk_loss,
+        num_classes=2,
+        to_labels=training.threshold_labels,
+    )
+    history = training.train_or_load(
+        "punk_net",
+        model,
+        hparams,
+        lambda: trainer.fit(
+            train_set.loader(hparams["batch_size"], shuffle=True, seed=seed),
+            test_set.loader(1000),
+            epochs,
+        ),
+        trainer=trainer,
+    )
     return model, history

@@ -1,7 +1,7 @@
 """A small training loop with per-epoch metrics, early stopping, and a checkpoint cache.
 
-Generic mechanisms only: the course's training recipes live in :mod:`utils.recipes`. Everything
-here computes on the device of the model it is given.
+Generic mechanisms only: the course's training recipes live in :mod:`utils.recipes`.
+Everything here computes on the device of the model it is given.
 """
 
 from __future__ import annotations
@@ -37,30 +37,48 @@ def threshold_labels(outputs: torch.Tensor) -> torch.Tensor:
     return (outputs.reshape(-1) > 0.5).long()
 
 
-def classification_metrics(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> dict[str, float]:
-    """Accuracy and macro-averaged precision and recall (classes never predicted count as 0 precision)."""
-    confusion = torch.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(num_classes, -1)
+def classification_metrics(
+    pred: torch.Tensor, target: torch.Tensor, num_classes: int
+) -> dict[str, float]:
+    """Accuracy and macro-averaged precision and recall (classes never predicted count
+    as 0 precision)."""
+    confusion = torch.bincount(
+        target * num_classes + pred, minlength=num_classes**2
+    ).reshape(num_classes, -1)
     hits = confusion.diag().float()
     precision = hits / confusion.sum(0).clamp(min=1)
     recall = hits / confusion.sum(1).clamp(min=1)
-    return {"acc": (hits.sum() / confusion.sum()).item(),
-            "precision": precision.mean().item(), "recall": recall.mean().item()}
+    return {
+        "acc": (hits.sum() / confusion.sum()).item(),
+        "precision": precision.mean().item(),
+        "recall": recall.mean().item(),
+    }
 
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Model outputs for ``x`` (N, ...), computed in eval mode in batches on the model's device; on the CPU."""
+    """Model outputs for ``x`` (N, ...), computed in eval mode in batches on the model's
+    device; on the CPU."""
     model.eval()
     device = device_of(model)
-    return torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [
+            model(x[i : i + batch_size].to(device)).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
 @torch.no_grad()
-def extract_features(backbone: nn.Module, loader: DataLoader) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run a frozen ``backbone`` once over ``loader``: features (N, ...) and labels (N,), on the CPU.
+def extract_features(
+    backbone: nn.Module, loader: DataLoader
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a frozen ``backbone`` once over ``loader``: features (N, ...) and labels
+    (N,), on the CPU.
 
-    Training a new head on these is exact as long as the images are not augmented (each epoch would
-    otherwise see other pixels) and the backbone stays frozen and in eval mode.
+    Training a new head on these is exact as long as the images are not augmented (each
+    epoch would otherwise see other pixels) and the backbone stays frozen and in eval
+    mode.
     """
     backbone.eval()
     device = device_of(backbone)
@@ -73,13 +91,14 @@ def extract_features(backbone: nn.Module, loader: DataLoader) -> tuple[torch.Ten
 
 @dataclass
 class Trainer:
-    """Trains ``model`` with ``optimizer`` on ``loss_fn``, logging loss, accuracy, precision and recall.
+    """Trains ``model`` with ``optimizer`` on ``loss_fn``, logging loss, accuracy,
+    precision and recall.
 
     Args:
         to_labels: turns a batch of outputs into predicted labels (``argmax_labels`` or
             ``threshold_labels``).
-        patience: stop when the validation loss has not improved for this many epochs and restore the
-            best weights (early stopping); ``None`` trains every epoch.
+        patience: stop when the validation loss has not improved for this many epochs
+            and restore the best weights (early stopping); ``None`` trains every epoch.
     """
 
     model: nn.Module
@@ -96,7 +115,9 @@ class Trainer:
         device = device_of(self.model)
         total_loss, preds, targets = 0.0, [], []
         with torch.set_grad_enabled(train):
-            for x, y in tqdm(loader, desc="train" if train else "validate", leave=False):
+            for x, y in tqdm(
+                loader, desc="train" if train else "validate", leave=False
+            ):
                 x, y = x.to(device), y.to(device)
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
@@ -107,40 +128,68 @@ class Trainer:
                 total_loss += loss.item() * len(y)
                 preds.append(self.to_labels(out.detach()).cpu())
                 targets.append(y.long().reshape(-1).cpu())
-        metrics = classification_metrics(torch.cat(preds), torch.cat(targets), self.num_classes)
+        metrics = classification_metrics(
+            torch.cat(preds), torch.cat(targets), self.num_classes
+        )
         return {"loss": total_loss / len(loader.dataset), **metrics}
 
-    def fit(self, train_loader: DataLoader, val_loader: DataLoader, epochs: int) -> History:
-        """Train for up to ``epochs`` epochs; returns one dict of ``train_*``/``val_*`` metrics per epoch."""
+    def fit(
+        self, train_loader: DataLoader, val_loader: DataLoader, epochs: int
+    ) -> History:
+        """Train for up to ``epochs`` epochs; returns one dict of ``train_*``/``val_*``
+        metrics per epoch."""
         best_loss, best_state, waited = float("inf"), None, 0
         bar = tqdm(range(1, epochs + 1), desc="epochs")
         for epoch in bar:
             row = {"epoch": epoch}
-            row.update({f"train_{k}": v for k, v in self.run_epoch(train_loader, train=True).items()})
-            row.update({f"val_{k}": v for k, v in self.run_epoch(val_loader, train=False).items()})
+            row.update(
+                {
+                    f"train_{k}": v
+                    for k, v in self.run_epoch(train_loader, train=True).items()
+                }
+            )
+            row.update(
+                {
+                    f"val_{k}": v
+                    for k, v in self.run_epoch(val_loader, train=False).items()
+                }
+            )
             self.history.append(row)
-            bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}")
+            bar.set_postfix(
+                loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}"
+            )
             if self.patience is None:
                 continue
             if row["val_loss"] < best_loss:
-                best_loss, best_state, waited = row["val_loss"], copy.deepcopy(self.model.state_dict()), 0
+                best_loss, best_state, waited = (
+                    row["val_loss"],
+                    copy.deepcopy(self.model.state_dict()),
+                    0,
+                )
             else:
                 waited += 1
                 if waited >= self.patience:
-                    print(f"early stop after epoch {epoch}: no better validation loss for {waited} epochs")
+                    print(
+                        f"early stop after epoch {epoch}: no better validation loss "
+                        f"for {waited} epochs"
+                    )
                     break
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
         return self.history
 
-
     def describe(self) -> dict[str, str]:
-        """What of this trainer determines the weights, for the checkpoint key: the optimiser with its
-        hyper-parameters, the loss, the label rule, early stopping, and this class's own code."""
-        return {"optimizer": f"{type(self.optimizer).__name__}{self.optimizer.defaults}",
-                "loss": _describe_callable(self.loss_fn), "to_labels": _describe_callable(self.to_labels),
-                "patience": str(self.patience), "trainer_code": _source_hash(Trainer)}
+        """What of this trainer determines the weights, for the checkpoint key: the
+        optimiser with its hyper-parameters, the loss, the label rule, early stopping,
+        and this class's own code."""
+        return {
+            "optimizer": f"{type(self.optimizer).__name__}{self.optimizer.defaults}",
+            "loss": _describe_callable(self.loss_fn),
+            "to_labels": _describe_callable(self.to_labels),
+            "patience": str(self.patience),
+            "trainer_code": _source_hash(Trainer),
+        }
 
 
 def _source_hash(obj: object) -> str:
@@ -148,10 +197,15 @@ def _source_hash(obj: object) -> str:
 
 
 def _describe_callable(fn: Callable) -> str:
-    """A description of a loss or label function that is stable across runs: a module's repr, else the
-    function's source (a lambda's repr holds a memory address)."""
-    if isinstance(fn, nn.Module):  # a loss module's repr omits settings such as label_smoothing
-        settings = {k: v for k, v in vars(fn).items() if not k.startswith("_") and k != "training"}
+    """A description of a loss or label function that is stable across runs: a module's
+    repr, else the function's source (a lambda's repr holds a memory address)."""
+    if isinstance(fn, nn.Module):
+        # a loss module's repr omits settings such as label_smoothing
+        settings = {
+            k: v
+            for k, v in vars(fn).items()
+            if not k.startswith("_") and k != "training"
+        }
         return f"{fn!r} {settings}"
     try:
         return inspect.getsource(fn).strip()
@@ -159,58 +213,94 @@ def _describe_callable(fn: Callable) -> str:
         return getattr(fn, "__qualname__", type(fn).__name__)
 
 
-def checkpoint_key(model: nn.Module, config: dict, trainer: Trainer | None = None) -> str:
-    """A short hash of what determines the trained weights, as far as the cache can see it.
+def checkpoint_key(
+    model: nn.Module, config: dict, trainer: Trainer | None = None
+) -> str:
+    """A short hash of what determines the trained weights, as far as the cache can see
+    it.
 
-    Covered: the architecture (``repr(model)``), ``config`` (the caller names there the data size,
-    epochs, batch size, seed and whatever else its ``train`` uses), the mode (QUICK or full) and,
-    when ``trainer`` is given, its optimiser, loss, label rule, early stopping and the ``Trainer``
-    code. Not covered: the data's content, library versions, and code inside ``train`` other than the
-    trainer: after changing those, delete the checkpoint (``outputs/checkpoints/<name>-*.pt``).
+    Covered: the architecture (``repr(model)``), ``config`` (the caller names there the
+    data size, epochs, batch size, seed and whatever else its ``train`` uses), the mode
+    (QUICK or full) and, when ``trainer`` is given, its optimiser, loss, label rule,
+    early stopping and the ``Trainer`` code. Not covered: the data's content, library
+    versions, and code inside ``train`` other than the trainer: after changing those,
+    delete the checkpoint (``outputs/checkpoints/<name>-*.pt``).
     """
-    described = {"model": repr(model), "config": config, "quick": is_quick(),
-                 "trainer": trainer.describe() if trainer is not None else None}
+    described = {
+        "model": repr(model),
+        "config": config,
+        "quick": is_quick(),
+        "trainer": trainer.describe() if trainer is not None else None,
+    }
     blob = json.dumps(described, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def _load_checkpoint(path: os.PathLike, model: nn.Module) -> History | None:
-    """The history saved with the weights at ``path``, loaded into ``model``; ``None`` (after one line
-    saying so) when the file is damaged, e.g. written by a kernel that was interrupted."""
+    """The history saved with the weights at ``path``, loaded into ``model``; ``None``
+    (after one line saying so) when the file is damaged, e.g. written by a kernel that
+    was interrupted."""
     initial = copy.deepcopy(model.state_dict())
     try:
         saved = torch.load(path, map_location=device_of(model), weights_only=True)
         model.load_state_dict(saved["state_dict"])
         return saved["history"]
-    except (RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        model.load_state_dict(initial)  # a half-loaded state must not seed the new training
-        print(f"checkpoint {display_path(path)} is damaged ({type(err).__name__}): training again")
+    except (
+        RuntimeError,
+        EOFError,
+        KeyError,
+        TypeError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+    ) as err:
+        # a half-loaded state must not seed the new training
+        model.load_state_dict(initial)
+        print(
+            f"checkpoint {display_path(path)} is damaged ({type(err).__name__}): "
+            "training again"
+        )
         return None
 
 
 def _save_atomically(obj: dict, path: os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted save never leaves
-    a half-written checkpoint under the real name."""
+    """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted
+    save never leaves a half-written checkpoint under the real name."""
     part = f"{path}.part"
     torch.save(obj, part)
     os.replace(part, path)
 
 
-def train_or_load(name: str, model: nn.Module, config: dict, train: Callable[[], History],
-                  trainer: Trainer | None = None) -> History:
-    """Load ``model``'s weights and history from the checkpoint cache, or call ``train()`` and cache them.
+def train_or_load(
+    name: str,
+    model: nn.Module,
+    config: dict,
+    train: Callable[[], History],
+    trainer: Trainer | None = None,
+) -> History:
+    """Load ``model``'s weights and history from the checkpoint cache, or call
+    ``train()`` and cache them.
 
-    The cache file is ``outputs/checkpoints/<name>-<key>.pt``, keyed by :func:`checkpoint_key` (which
-    says what a change to retrains on), so a re-run of a notebook reuses the trained model. A damaged
-    file is reported in one line and retrained. The model stays on its device, in eval mode.
+    The cache file is ``outputs/checkpoints/<name>-<key>.pt``, keyed by
+    :func:`checkpoint_key` (which says what a change to retrains on), so a re-run of a
+    notebook reuses the trained model. A damaged file is reported in one line and
+    retrained. The model stays on its device, in eval mode.
     """
-    path = output_dir("checkpoints") / f"{name}-{checkpoint_key(model, config, trainer)}.pt"
+    path = (
+        output_dir("checkpoints")
+        / f"{name}-{checkpoint_key(model, config, trainer)}.pt"
+    )
     history = _load_checkpoint(path, model) if path.exists() else None
     if history is not None:
-        print(f"loaded the trained model from the cache: {path.name} (delete it to retrain)")
+        print(
+            f"loaded the trained model from the cache: {path.name} "
+            "(delete it to retrain)"
+        )
     else:
         history = train()
-        _save_atomically({"state_dict": model.state_dict(), "history": history, "config": config}, path)
+        _save_atomically(
+            {"state_dict": model.state_dict(), "history": history, "config": config},
+            path,
+        )
         print(f"trained and cached: {path.name}")
     model.eval()
     return history
