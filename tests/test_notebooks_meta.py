@@ -1,12 +1,15 @@
 """Every notebook follows the course conventions: numbered name, Colab badge and setup
 on this repo."""
 
+import copy
 import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from benchmarks import notebook_suite
 from utils.config import REPO_ROOT, REPO_SLUG
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
@@ -98,3 +101,32 @@ def test_committed_with_the_outputs_of_a_full_mode_run(path: Path) -> None:
         if pending
         else "committed outputs must come from full mode (XAI_QUICK unset)"
     )
+
+
+def test_tidy_keeps_what_a_terminal_shows_of_progress_bars() -> None:
+    cell = nbformat.v4.new_code_cell("train()")
+    bar = ["\rtrain:   0%| 0/50", "\rtrain: 100%| 50/50", "\r          ", "\r"]
+    cell.outputs = [
+        *[nbformat.v4.new_output("stream", name="stderr", text=t) for t in bar],
+        nbformat.v4.new_output("stream", name="stdout", text="epoch 1\n"),
+        *[nbformat.v4.new_output("stream", name="stderr", text=t) for t in bar[:2]],
+        nbformat.v4.new_output("stream", name="stderr", text="\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    tidied = notebook_suite.tidy(notebook).cells[0].outputs
+    assert [(o.name, o.text) for o in tidied] == [
+        ("stdout", "epoch 1\n"),
+        ("stderr", "train: 100%| 50/50\n"),
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_are_tidy(path: Path) -> None:
+    """Committed through `python -m benchmarks.notebook_suite --commit`: no progress
+    bar refreshes stored one by one (nbconvert stores thousands for a training)."""
+    notebook = nbformat.read(path, as_version=4)
+    tidied = notebook_suite.tidy(copy.deepcopy(notebook))
+    for index, (cell, tidy_cell) in enumerate(zip(notebook.cells, tidied.cells)):
+        assert cell.get("outputs") == tidy_cell.get("outputs"), (
+            f"cell {index}: untidy outputs; commit with notebook_suite --commit"
+        )

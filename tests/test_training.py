@@ -85,9 +85,12 @@ def test_predict_batches_in_eval_mode() -> None:
     model = nn.Sequential(nn.Flatten(), nn.Dropout(0.9), nn.Linear(4, 2)).train()
     x = torch.rand(10, 1, 2, 2)
     out = training.predict(model, x, batch_size=3)
-    assert out.shape == (10, 2) and torch.equal(
-        out, training.predict(model, x)
-    )  # dropout off
+    assert out.shape == (10, 2)
+    # Dropout off: the same outputs whatever the batch size. Only up to rounding: BLAS
+    # may sum in another order for another batch size (a last-bit difference, seen with
+    # torch 2.14), while dropout at p = 0.9 would change them by tenths.
+    torch.testing.assert_close(out, training.predict(model, x), rtol=1e-5, atol=1e-6)
+    assert not model.training
 
 
 def test_the_key_covers_optimiser_and_loss_and_is_stable_for_lambdas() -> None:

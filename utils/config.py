@@ -23,6 +23,9 @@ OUTPUT_ENV = "XAI_OUTPUT_DIR"
 QUICK_ENV = "XAI_QUICK"
 # 1: skip the ImageNet download and use the offline stand-in
 STAND_IN_ENV = "XAI_STAND_IN"
+# the run's base seed: every model's initial weights, batch order and sampling derive
+# from it, so that the checks can be tested on other trained models
+SEED_ENV = "XAI_SEED"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 # Where notebooks *create* their models: the GPU when there is one. Helpers never read
@@ -91,6 +94,19 @@ def by_mode(quick: T, full: T) -> T:
     return quick if is_quick() else full
 
 
+def run_seed() -> int:
+    """The run's base seed, ``$XAI_SEED`` (default 0): the seed of every model a
+    notebook trains and every sample it draws is this number, or it plus a constant."""
+    value = os.environ.get(SEED_ENV, "").strip() or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(
+            f"{SEED_ENV}={value!r} is not a whole number: set it to 0, 1, 2, ... "
+            "or unset it (0)."
+        ) from None
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so that a re-run gives the same
     numbers."""
@@ -122,6 +138,7 @@ def describe_setup() -> str:
                 f"ImageNet:  {'offline stand-in' if use_stand_in() else 'download'}   "
                 f"[{STAND_IN_ENV}]"
             ),
+            f"seed:      {run_seed()}   [{SEED_ENV}]",
             f"device:    {DEVICE}",
             f"data root: {display_path(data_root())}   [{DATA_ENV}]",
             f"outputs:   {display_path(output_dir())}   [{OUTPUT_ENV}]",

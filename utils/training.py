@@ -109,15 +109,18 @@ class Trainer:
     patience: int | None = None
     history: History = field(default_factory=list)
 
-    def run_epoch(self, loader: DataLoader, train: bool) -> dict[str, float]:
-        """One pass over ``loader``; updates the weights only when ``train``."""
+    def run_epoch(
+        self, loader: DataLoader, train: bool, progress: tqdm | None = None
+    ) -> dict[str, float]:
+        """One pass over ``loader``; updates the weights only when ``train``, and
+        ``progress`` by one step per batch."""
         self.model.train(train)
         device = device_of(self.model)
         total_loss, preds, targets = 0.0, [], []
         with torch.set_grad_enabled(train):
-            for x, y in tqdm(
-                loader, desc="train" if train else "validate", leave=False
-            ):
+            for x, y in loader:
+                if progress is not None:
+                    progress.update()
                 x, y = x.to(device), y.to(device)
                 out = self.model(x)
                 loss = self.loss_fn(out, y)
@@ -137,15 +140,16 @@ class Trainer:
         self, train_loader: DataLoader, val_loader: DataLoader, epochs: int
     ) -> History:
         """Train for up to ``epochs`` epochs; returns one dict of ``train_*``/``val_*``
-        metrics per epoch."""
+        metrics per epoch. One progress bar counts the training batches of all epochs
+        (a bar per epoch would print hundreds of bars in a notebook)."""
         best_loss, best_state, waited = float("inf"), None, 0
-        bar = tqdm(range(1, epochs + 1), desc="epochs")
-        for epoch in bar:
+        bar = tqdm(total=epochs * len(train_loader), desc="training", unit="batch")
+        for epoch in range(1, epochs + 1):
             row = {"epoch": epoch}
             row.update(
                 {
                     f"train_{k}": v
-                    for k, v in self.run_epoch(train_loader, train=True).items()
+                    for k, v in self.run_epoch(train_loader, True, bar).items()
                 }
             )
             row.update(
@@ -156,7 +160,9 @@ class Trainer:
             )
             self.history.append(row)
             bar.set_postfix(
-                loss=f"{row['train_loss']:.3f}", val_acc=f"{row['val_acc']:.3f}"
+                epoch=epoch,
+                loss=f"{row['train_loss']:.3f}",
+                val_acc=f"{row['val_acc']:.3f}",
             )
             if self.patience is None:
                 continue
@@ -174,6 +180,7 @@ class Trainer:
                         f"for {waited} epochs"
                     )
                     break
+        bar.close()
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
