@@ -19,6 +19,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XAI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("XAI_OUTPUT_DIR", str(tmp_path / "outputs"))
     monkeypatch.delenv("XAI_QUICK", raising=False)
+    monkeypatch.delenv("XAI_SEED", raising=False)
     return tmp_path
 
 

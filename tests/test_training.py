@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -131,3 +133,99 @@ def test_a_damaged_checkpoint_is_reported_and_retrained(capsys) -> None:
     assert (
         cached(make_trainer()) == history and len(calls) == 2
     )  # the retrained checkpoint is whole again
+
+
+def cached_toy(trainer: training.Trainer, calls: list) -> training.History:
+    """The toy model trained once for one epoch through the checkpoint cache."""
+    ds = separable_data()
+
+    def train():
+        calls.append(1)
+        return trainer.fit(ds.loader(16), ds.loader(64), epochs=1)
+
+    return training.train_or_load("toy", trainer.model, {}, train, trainer=trainer)
+
+
+def test_bytes_changed_on_disk_are_caught_by_the_checksum(capsys) -> None:
+    calls: list = []
+    trained = make_trainer()
+    cached_toy(trained, calls)
+    (path,) = config.output_dir("checkpoints").glob("toy-*.pt")
+    weight = trained.model[1].weight.detach().numpy().tobytes()
+    content = path.read_bytes()
+    at = content.index(weight)  # the weights are stored uncompressed in the zip
+    flipped = content[:at] + bytes([content[at] ^ 0xFF]) + content[at + 1 :]
+    path.write_bytes(flipped)  # same size, one weight's byte changed
+    assert len(flipped) == len(content)
+    cached_toy(make_trainer(), calls)
+    assert len(calls) == 2, "a changed checkpoint must not load silently"
+    assert "does not match its checksum" in capsys.readouterr().out
+
+
+def test_a_failed_save_keeps_the_trained_model_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    def disk_full(obj, file) -> None:
+        Path(file).write_bytes(b"PK\x03\x04 half a checkpoint")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed "
+            "writing file data/0: file write failed"
+        )
+
+    monkeypatch.setattr(training.torch, "save", disk_full)
+    trainer, calls = make_trainer(), []
+    history = cached_toy(trainer, calls)
+    out = capsys.readouterr().out
+    assert "not cached" in out and "the disk is full" in out and "XAI_OUTPUT_DIR" in out
+    folder = config.output_root() / "checkpoints"
+    assert config.display_path(folder) in out
+    assert not list(folder.iterdir()), "no checkpoint and no temporary file left"
+    untrained = make_trainer().model
+    assert not torch.equal(trainer.model[1].weight, untrained[1].weight), "trained"
+    assert not trainer.model.training
+    again = trainer.run_epoch(separable_data().loader(64), train=False)
+    assert again["acc"] == history[-1]["val_acc"]  # the trained model, still usable
+
+
+def test_an_unwritable_output_folder_keeps_the_trained_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XAI_OUTPUT_DIR", str(blocker / "outputs"))
+    history = cached_toy(make_trainer(), [])
+    assert len(history) == 1
+    assert "trained, but not cached" in capsys.readouterr().out
+
+
+def test_two_kernels_saving_one_checkpoint_both_succeed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second kernel finishes its save while the first is still writing."""
+    real_save, other = torch.save, make_trainer()
+    state = {"state_dict": other.model.state_dict(), "history": [], "config": {}}
+
+    def save_while_another_kernel_saves(obj, file) -> None:
+        real_save(obj, file)
+        monkeypatch.setattr(training.torch, "save", real_save)
+        training._save_atomically(state, path)  # the other kernel, same checkpoint
+
+    monkeypatch.setattr(training.torch, "save", save_while_another_kernel_saves)
+    path = config.output_dir("checkpoints") / "toy-same.pt"
+    training._save_atomically(state, path)  # must not raise FileNotFoundError
+    assert training._load_checkpoint(path, make_trainer().model) == []
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_the_key_sees_the_weights_a_head_depends_on() -> None:
+    backbone, head = nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def key() -> str:
+        return training.checkpoint_key(head, {"epochs": 1}, depends_on=[backbone])
+
+    before = key()
+    assert key() == before
+    with torch.no_grad():
+        backbone.weight[0, 0] += 1e-3
+    assert key() != before, "another backbone must not load the old head"
+    assert training.checkpoint_key(head, {"epochs": 1}) != before

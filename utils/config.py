@@ -41,13 +41,16 @@ def data_root() -> Path:
     return Path(os.environ.get(DATA_ENV) or REPO_ROOT / "data").expanduser().resolve()
 
 
-def output_dir(*parts: str) -> Path:
-    """A (created) folder under ``$XAI_OUTPUT_DIR`` or ``<repo>/outputs`` for
-    checkpoints and figures."""
-    root = (
+def output_root() -> Path:
+    """Where checkpoints and figures go: ``$XAI_OUTPUT_DIR`` or ``<repo>/outputs``."""
+    return (
         Path(os.environ.get(OUTPUT_ENV) or REPO_ROOT / "outputs").expanduser().resolve()
     )
-    path = root.joinpath(*parts)
+
+
+def output_dir(*parts: str) -> Path:
+    """A (created) folder under :func:`output_root` for checkpoints and figures."""
+    path = output_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -7,21 +7,24 @@ Everything here computes on the device of the model it is given.
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import inspect
 import json
 import os
 import pickle
+import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .config import device_of, display_path, is_quick, output_dir
+from .config import OUTPUT_ENV, device_of, display_path, is_quick, output_root
 
 History = list[dict[str, float]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -220,18 +223,34 @@ def _describe_callable(fn: Callable) -> str:
         return getattr(fn, "__qualname__", type(fn).__name__)
 
 
+def state_fingerprint(module: nn.Module) -> str:
+    """A short sha256 of ``module``'s parameters and buffers (names, dtypes, shapes and
+    values): it changes with any weight, so a key holding it sees other weights."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode())
+        digest.update(
+            tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
+        )
+    return digest.hexdigest()[:16]
+
+
 def checkpoint_key(
-    model: nn.Module, config: dict, trainer: Trainer | None = None
+    model: nn.Module,
+    config: dict,
+    trainer: Trainer | None = None,
+    depends_on: Sequence[nn.Module] = (),
 ) -> str:
     """A short hash of what determines the trained weights, as far as the cache can see
     it.
 
     Covered: the architecture (``repr(model)``), ``config`` (the caller names there the
     data size, epochs, batch size, seed and whatever else its ``train`` uses), the mode
-    (QUICK or full) and, when ``trainer`` is given, its optimiser, loss, label rule,
-    early stopping and the ``Trainer`` code. Not covered: the data's content, library
-    versions, and code inside ``train`` other than the trainer: after changing those,
-    delete the checkpoint (``outputs/checkpoints/<name>-*.pt``).
+    (QUICK or full), when ``trainer`` is given its optimiser, loss, label rule, early
+    stopping and the ``Trainer`` code, and the weights of the modules in ``depends_on``
+    (a frozen backbone whose features a head is trained on). Not covered: the data's
+    content, library versions, and code inside ``train`` other than the trainer: after
+    changing those, delete the checkpoint (``outputs/checkpoints/<name>-*.pt``).
     """
     described = {
         "model": repr(model),
@@ -239,42 +258,106 @@ def checkpoint_key(
         "quick": is_quick(),
         "trainer": trainer.describe() if trainer is not None else None,
     }
+    if depends_on:
+        described["depends_on"] = [state_fingerprint(m) for m in depends_on]
     blob = json.dumps(described, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _load_checkpoint(path: os.PathLike, model: nn.Module) -> History | None:
-    """The history saved with the weights at ``path``, loaded into ``model``; ``None``
-    (after one line saying so) when the file is damaged, e.g. written by a kernel that
-    was interrupted."""
-    initial = copy.deepcopy(model.state_dict())
+def _content_digest(state_dict: dict, history: History) -> str:
+    """sha256 of what a checkpoint holds: every tensor's bytes and the history."""
+    digest = hashlib.sha256(json.dumps(history, sort_keys=True).encode())
+    for name, tensor in sorted(state_dict.items()):
+        digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode())
+        digest.update(
+            tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
+        )
+    return digest.hexdigest()
+
+
+class DamagedCheckpointError(ValueError):
+    """A cached checkpoint that cannot be trusted: unreadable, or not what was saved."""
+
+
+def _load_checkpoint(path: Path, model: nn.Module) -> History:
+    """The history saved with the weights at ``path``, loaded into ``model`` after
+    checking the checksum stored with them; :class:`DamagedCheckpointError` (and
+    ``model`` unchanged) when the file is unreadable or its content is not what was
+    saved (bytes changed on disk, or a file from an older version without checksum)."""
     try:
         saved = torch.load(path, map_location=device_of(model), weights_only=True)
-        model.load_state_dict(saved["state_dict"])
-        return saved["history"]
+        state, history = saved["state_dict"], saved["history"]
+        checksum = saved.get("sha256")
     except (
         RuntimeError,
         EOFError,
         KeyError,
         TypeError,
+        AttributeError,
         pickle.UnpicklingError,
         zipfile.BadZipFile,
     ) as err:
-        # a half-loaded state must not seed the new training
-        model.load_state_dict(initial)
+        raise DamagedCheckpointError(f"unreadable ({type(err).__name__})") from None
+    if checksum is None:
+        raise DamagedCheckpointError("saved without a checksum by an older version")
+    if _content_digest(state, history) != checksum:
+        raise DamagedCheckpointError("its content does not match its checksum")
+    initial = copy.deepcopy(model.state_dict())
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        model.load_state_dict(initial)  # a half-loaded state must not seed training
+        raise DamagedCheckpointError(
+            f"its weights do not fit the model ({str(err).splitlines()[0]})"
+        ) from None
+    return history
+
+
+def _save_atomically(checkpoint: dict, path: Path) -> None:
+    """``torch.save`` ``checkpoint`` plus the sha256 of its content to a temporary file
+    with a name of its own beside ``path``, then rename it to ``path``: an interrupted
+    save never leaves half a checkpoint under the real name, and two kernels saving the
+    same checkpoint at once never write to the same temporary file. The temporary file
+    is removed whatever happens."""
+    checksum = _content_digest(checkpoint["state_dict"], checkpoint["history"])
+    handle, part = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
+    os.close(handle)
+    try:
+        torch.save({**checkpoint, "sha256": checksum}, part)
+        os.replace(part, path)
+    finally:
+        Path(part).unlink(missing_ok=True)
+
+
+def _why_not_saved(err: Exception) -> str:
+    """What a failed save means for the student, from OSError or PyTorch's writer
+    (a RuntimeError "... file write failed" when the disk fills up)."""
+    code = getattr(err, "errno", None)
+    if code == errno.ENOSPC or "write failed" in str(err):
+        return "the disk is full"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is not writable"
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first_line[:120]}"
+
+
+def _cache(checkpoint: dict, path: Path) -> None:
+    """Save ``checkpoint`` to ``path``, or say in one line where and why it could not be
+    saved (a full disk, a read-only folder): the trained model is used all the same."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _save_atomically(checkpoint, path)
+    except (OSError, RuntimeError) as err:  # PyTorch's writer raises RuntimeError
         print(
-            f"checkpoint {display_path(path)} is damaged ({type(err).__name__}): "
-            "training again"
+            f"trained, but not cached: {display_path(path.parent)} cannot hold the "
+            f"checkpoint ({_why_not_saved(err)}). The trained model is used in this "
+            f"session; free disk space or set {OUTPUT_ENV} to a writable folder to "
+            "keep it for the next run."
         )
-        return None
-
-
-def _save_atomically(obj: dict, path: os.PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: an interrupted
-    save never leaves a half-written checkpoint under the real name."""
-    part = f"{path}.part"
-    torch.save(obj, part)
-    os.replace(part, path)
+        return
+    print(f"trained and cached: {path.name}")
 
 
 def train_or_load(
@@ -283,6 +366,7 @@ def train_or_load(
     config: dict,
     train: Callable[[], History],
     trainer: Trainer | None = None,
+    depends_on: Sequence[nn.Module] = (),
 ) -> History:
     """Load ``model``'s weights and history from the checkpoint cache, or call
     ``train()`` and cache them.
@@ -290,24 +374,26 @@ def train_or_load(
     The cache file is ``outputs/checkpoints/<name>-<key>.pt``, keyed by
     :func:`checkpoint_key` (which says what a change to retrains on), so a re-run of a
     notebook reuses the trained model. A damaged file is reported in one line and
-    retrained. The model stays on its device, in eval mode.
+    retrained; a checkpoint that cannot be saved is reported in one line and the
+    trained model kept. The model stays on its device, in eval mode.
     """
-    path = (
-        output_dir("checkpoints")
-        / f"{name}-{checkpoint_key(model, config, trainer)}.pt"
-    )
-    history = _load_checkpoint(path, model) if path.exists() else None
-    if history is not None:
-        print(
-            f"loaded the trained model from the cache: {path.name} "
-            "(delete it to retrain)"
-        )
-    else:
+    key = checkpoint_key(model, config, trainer, depends_on)
+    path = output_root() / "checkpoints" / f"{name}-{key}.pt"
+    history = None
+    if path.exists():
+        try:
+            history = _load_checkpoint(path, model)
+            print(
+                f"loaded the trained model from the cache: {path.name} "
+                "(delete it to retrain)"
+            )
+        except DamagedCheckpointError as err:
+            print(f"checkpoint {display_path(path)} is damaged ({err}): training again")
+    if history is None:
         history = train()
-        _save_atomically(
+        _cache(
             {"state_dict": model.state_dict(), "history": history, "config": config},
             path,
         )
-        print(f"trained and cached: {path.name}")
     model.eval()
     return history
