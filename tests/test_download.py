@@ -1,6 +1,8 @@
 import http.client
 import io
+import os
 import tarfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -247,3 +249,43 @@ def test_load_torch_file_checks_a_pinned_checksum_and_a_missing_file(
         download.load_torch_file(path, checksum="0" * 64)
     with pytest.raises(FileNotFoundError):
         download.load_torch_file(tmp_path / "absent.pt")
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"', "null", '{"k": 3}'])
+def test_a_cache_file_that_is_json_but_not_an_object_is_ignored(
+    tmp_path: Path, content: str
+) -> None:
+    cache = config.output_dir("cache") / download.VERIFIED_CACHE
+    cache.write_text(content)
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc")
+    assert download.verify_file(path, download.file_digest(path)) == path
+    assert str(path.resolve()) in cache.read_text()
+
+
+def test_an_edit_that_restores_size_and_modification_time_is_caught(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"x" * 1000)
+    digest = download.file_digest(path)
+    assert download.verify_file(path, digest) == path
+    before = path.stat()
+    time.sleep(0.05)  # the kernel stamps files with a clock of a few ms resolution
+    path.write_bytes(b"y" * 1000)  # same size ...
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... same mtime
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    with pytest.raises(download.DamagedFileError):
+        download.verify_file(path, digest)
+
+
+def test_a_checksum_prefix_as_torchvision_names_its_files(tmp_path: Path) -> None:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"abc")
+    digest = download.file_digest(path)
+    assert download.verify_file(path, digest[:8]) == path
+    with pytest.raises(download.DamagedFileError):
+        download.verify_file(path, "0" * 8)
+    with pytest.raises(ValueError, match="too short"):
+        download.verify_file(path, digest[:3])

@@ -2,9 +2,9 @@
 why not.
 
 Every file with a pinned checksum is verified on first use, downloaded or copied by
-hand; the verification is remembered (keyed by path, size and modification time) in a
-small JSON file under the outputs folder, so a read-only data root works and 180 MB are
-not re-hashed on every load.
+hand; the verification is remembered (keyed by path, inode, size, modification and
+status-change time, see :func:`verify_file`) in a small JSON file under the outputs
+folder, so a read-only data root works and 180 MB are not re-hashed on every load.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .config import DATA_ENV, data_root, display_path, output_dir
 
 TIMEOUT_S = 20
 # under outputs/cache/: {"<path>|<size>|<mtime_ns>": "<algorithm>:<digest>"}
+MIN_CHECKSUM_HEX = 8  # the shortest checksum (prefix) accepted, in hex digits
 VERIFIED_CACHE = "verified-files.json"
 
 
@@ -84,10 +85,15 @@ def _cache_file() -> Path | None:
 
 
 def _read_cache(cache: Path | None) -> dict[str, str]:
+    """The remembered verifications; absent, unreadable or damaged (not a JSON object
+    of strings): none, and the files are hashed afresh."""
     try:
-        return json.loads(cache.read_text()) if cache is not None else {}
-    except (OSError, ValueError):  # absent, unreadable or damaged: start afresh
+        entries = json.loads(cache.read_text()) if cache is not None else {}
+    except (OSError, ValueError):
         return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {k: v for k, v in entries.items() if isinstance(v, str)}
 
 
 def _write_cache(cache: Path | None, entries: dict[str, str]) -> None:
@@ -107,21 +113,29 @@ def _write_cache(cache: Path | None, entries: dict[str, str]) -> None:
 def verify_file(
     path: Path, checksum: str, algorithm: str = "sha256", *, fix: str | None = None
 ) -> Path:
-    """``path`` after checking that its ``algorithm`` digest is ``checksum``, else
-    :class:`DamagedFileError`.
+    """``path`` after checking that its ``algorithm`` digest is ``checksum`` (or starts
+    with it: torchvision names its weight files by the first 8 hex digits of their
+    sha256), else :class:`DamagedFileError`.
 
-    A success is remembered for this path, size and modification time, so the next call
-    costs a ``stat`` instead of reading the file; any change to the file makes it hash
-    again.
+    A success is remembered for this file as it is now: its path, inode, size,
+    modification time and status-change time (ctime). The next call costs a ``stat``
+    instead of reading the file. Any write to the file changes its ctime, which no
+    program can set back (unlike the modification time), so an edited file hashes
+    again even when its size and modification time were restored.
     """
+    if len(checksum) < MIN_CHECKSUM_HEX:
+        raise ValueError(f"checksum {checksum!r} is too short to verify anything.")
     stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = (
+        f"{path.resolve()}|{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}|"
+        f"{stat.st_ctime_ns}"
+    )
     cache = _cache_file()
     entries = _read_cache(cache)
     if entries.get(key) == f"{algorithm}:{checksum}":
         return path
     actual = file_digest(path, algorithm)
-    if actual != checksum:
+    if not actual.startswith(checksum):
         raise DamagedFileError(
             path,
             f"its {algorithm} is {actual}, not the pinned {checksum} "

@@ -3,8 +3,12 @@ otherwise."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import urllib.error
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 import torchvision
@@ -12,7 +16,7 @@ from torch import nn
 from torchvision import transforms
 
 from .config import DATA_ENV, DEVICE, data_root, display_path, use_stand_in
-from .download import load_torch_file
+from .download import DamagedFileError, load_torch_file, verify_file
 from .models import IMAGENET_MEAN, IMAGENET_STD
 
 STAND_IN_FILE = "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet_coral.pth"
@@ -89,23 +93,79 @@ def load_stand_in() -> PretrainedNet:
     return _parts("mobilenet_v2", model)
 
 
+def _weights_url(name: str) -> str:
+    """The download address of torchvision's default ImageNet weights for ``name``."""
+    return torchvision.models.get_model_weights(name).DEFAULT.url
+
+
+def _home_relative(path: Path) -> str:
+    """``path`` with the home folder written as ``~``: a message that names a cache file
+    without printing this machine's absolute paths."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return display_path(path)
+
+
+def _torchvision_weights(name: str) -> dict:
+    """The state dict of torchvision's ImageNet weights for ``name``, from torch hub's
+    cache (sha256-checked against the hash prefix in the file's name, which torch hub
+    itself checks only on download) or downloaded quietly and checked.
+
+    Raises :class:`WeightsUnavailableError` saying why, in words for a student.
+    """
+    url = _weights_url(name)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+    prefix = torch.hub.HASH_REGEX.search(cached.name).group(1)
+    if cached.exists():
+        try:
+            verify_file(cached, prefix)
+        except DamagedFileError:
+            raise WeightsUnavailableError(
+                f"the cached file {_home_relative(cached)} is damaged (its sha256 does "
+                "not start with the hash in its name); delete it to download it again"
+            ) from None
+    try:  # torch hub announces a download on stdout, with this machine's cache path
+        with contextlib.redirect_stdout(io.StringIO()):
+            return torch.hub.load_state_dict_from_url(
+                url, progress=False, check_hash=True, map_location="cpu"
+            )
+    except urllib.error.HTTPError as err:
+        raise WeightsUnavailableError(
+            f"the download server answered HTTP {err.code} {err.reason}"
+        ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        raise WeightsUnavailableError(
+            "they are not in torch hub's cache and there is no internet connection"
+        ) from err
+    except (OSError, RuntimeError) as err:  # a failed write, a download's bad hash
+        raise WeightsUnavailableError(
+            f"they could not be downloaded and stored ({type(err).__name__})"
+        ) from err
+
+
+class WeightsUnavailableError(RuntimeError):
+    """torchvision's ImageNet weights can be neither read from the cache nor
+    downloaded; the message says why."""
+
+
 def load_imagenet_model(name: str) -> PretrainedNet:
     """torchvision's ``name`` (``"resnet18"``, ``"vgg16"``) with its ImageNet weights.
 
-    When the weights are neither in torchvision's cache nor downloadable
-    (or ``XAI_STAND_IN=1``), says so in one line and returns the offline stand-in;
-    prints which network really runs.
+    The weights come from torch hub's cache, verified against the hash in their file
+    name, or are downloaded. When neither works (no internet, a damaged cache file), or
+    with ``XAI_STAND_IN=1``, one line says why and the offline stand-in is returned.
+    Prints which network really runs; never an exception's text or a cache path of
+    this machine (notebook outputs are published).
     """
     if not use_stand_in():
         try:
-            net = _parts(name, torchvision.models.get_model(name, weights="DEFAULT"))
+            model = torchvision.models.get_model(name, weights=None)
+            model.load_state_dict(_torchvision_weights(name))
             print(f"using {name} with torchvision's ImageNet weights")
-            return net
-        except (urllib.error.URLError, OSError) as err:
-            print(
-                f"{name}: ImageNet weights unavailable ({type(err).__name__}: "
-                f"{getattr(err, 'reason', err)})"
-            )
+            return _parts(name, model)
+        except WeightsUnavailableError as err:
+            print(f"{name}: torchvision's ImageNet weights are unavailable: {err}.")
     net = load_stand_in()
     print(f"using {net.name}, the offline ImageNet stand-in for {name}")
     return net
