@@ -16,7 +16,7 @@ ALLOWED = {
     "models": {"config", "download"},
     "pretrained": {"config", "download", "models"},
     "training": {"config"},
-    "shapley": {"config", "hooks", "training"},
+    "shapley": {"config", "hooks", "inputs", "training"},
     "occlusion": {"config", "inputs"},
     "cam": {"config", "hooks", "inputs"},
     "faithfulness": {"config"},

@@ -170,3 +170,54 @@ def test_captum_layer_gradient_shap_is_biased_where_the_port_is_not() -> None:
     )
     captum = captum[0] if isinstance(captum, tuple) else captum
     assert captum.sum().item() == pytest.approx(2 / 3, abs=0.03)
+
+
+@pytest.fixture
+def convnet() -> nn.Module:
+    torch.manual_seed(0)
+    return models.CifarConvNet().eval()
+
+
+BAD_SHAP_INPUTS = {
+    "NaN image": (torch.full((1, 3, 32, 32), float("nan")), "NaN or infinite"),
+    "wrong size": (torch.rand(1, 3, 64, 64), r"takes \(3, 32, 32\)"),
+    "one channel": (torch.rand(1, 1, 32, 32), r"takes \(3, 32, 32\)"),
+    "a single image": (torch.rand(3, 32, 32), r"image\[None\]"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_SHAP_INPUTS, ids=list(BAD_SHAP_INPUTS))
+@pytest.mark.parametrize(
+    "explain",
+    [
+        shapley.deep_shap,
+        lambda m, b, x: shapley.gradient_shap(m, b, x, nsamples=2),
+        lambda m, b, x: shapley.gradient_shap_top(m, b, x, nsamples=2),
+        lambda m, b, x: shapley.gradient_shap_layer(m, m.conv3, b, x, nsamples=2),
+    ],
+    ids=["deep_shap", "gradient_shap", "gradient_shap_top", "gradient_shap_layer"],
+)
+def test_every_shap_call_names_a_bad_input(convnet, explain, bad: str) -> None:
+    x, message = BAD_SHAP_INPUTS[bad]
+    background = torch.rand(4, *x.shape[-3:])
+    with pytest.raises(ValueError, match=message):
+        explain(convnet, background, x)
+    assert all(
+        not m._forward_hooks and not m._backward_hooks for m in convnet.modules()
+    )
+
+
+def test_background_and_images_of_different_shapes(convnet) -> None:
+    with pytest.raises(ValueError, match="background of shape .* the same shape"):
+        shapley.deep_shap(convnet, torch.rand(4, 3, 16, 16), torch.rand(1, 3, 32, 32))
+
+
+@pytest.mark.parametrize("k", [0, -2, 11])
+def test_ranked_outputs_out_of_range_is_an_error(convnet, k: int) -> None:
+    with pytest.raises(ValueError, match=f"ranked_outputs={k}: explain between 1 and"):
+        shapley.gradient_shap_top(
+            convnet,
+            torch.rand(4, 3, 32, 32),
+            torch.rand(1, 3, 32, 32),
+            ranked_outputs=k,
+        )

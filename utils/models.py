@@ -31,6 +31,8 @@ class CifarConvNet(nn.Module):
     Input (N, 3, 32, 32) in [0, 1]; output (N, 10) class probabilities.
     """
 
+    input_shape = (3, 32, 32)  # what the explainers check images against
+
     def __init__(self) -> None:
         super().__init__()
         widths = [3, 8, 8, 32, 32, 128, 128]
@@ -77,6 +79,8 @@ class PunkNet(nn.Module):
     with ReLUs, and a sigmoid. Input (N, 3, 24, 24) in [0, 1]; output (N, 1), the
     probability of an earring.
     """
+
+    input_shape = (3, 24, 24)
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,6 +135,8 @@ class CifarResNet(nn.Module):
 
     Input (N, 3, 32, 32) normalised with ImageNet's mean and std; output (N, 10) logits.
     """
+
+    input_shape = (3, 32, 32)
 
     def __init__(self, depth: int = 20, num_classes: int = 10) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import device_of
 from .hooks import restored_hooks
+from .inputs import finite, fits_model, image_batch, ranked_outputs_in_range
 from .training import predict
 
 # SHAP's own tolerance in DeepExplainer's additivity check
@@ -88,6 +89,26 @@ class ShapExplanation:
         return maps.numpy()
 
 
+def checked_inputs(
+    model: nn.Module, background: torch.Tensor, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``background`` and ``x`` after the checks every SHAP call shares: batches of one
+    shape ((N, C, H, W) images, or a layer's activations), finite, and images the model
+    takes (:func:`utils.inputs.fits_model`); else one error naming the fix."""
+    background, x = (
+        image_batch(t) if t.ndim in (3, 4) else finite(t) for t in (background, x)
+    )
+    if background.shape[1:] != x.shape[1:]:
+        raise ValueError(
+            f"background of shape {tuple(background.shape[1:])} per item, inputs of "
+            f"{tuple(x.shape[1:])}: SHAP compares each input with background items, "
+            "so both must have the same shape."
+        )
+    if x.ndim == 4:
+        fits_model(model, x)
+    return background, x
+
+
 def deep_shap(
     model: nn.Module,
     background: torch.Tensor,
@@ -108,6 +129,7 @@ def deep_shap(
         check_additivity: let SHAP raise ``AssertionError`` when the values do not add
             up to the outputs within ``SHAP_ADDITIVITY_TOL``.
     """
+    background, x = checked_inputs(model, background, x)
     model.eval()
     device = device_of(model)
     with restored_hooks(model):
@@ -140,6 +162,7 @@ def gradient_shap(
     f(x) − E f(background) only in expectation. Explain one output per model
     (see :class:`OutputColumn`) to keep the cost at one output.
     """
+    background, x = checked_inputs(model, background, x)
     model.eval()
     device = device_of(model)
     with restored_hooks(model):
@@ -210,6 +233,9 @@ def _ranked_gradient_shap(
     """GradientExplainer on ``model`` (or ``(model, layer)``) for the top outputs, with
     the outputs and mean background outputs of the explained classes; no hook is left
     behind."""
+    background, x = checked_inputs(model, background, x)
+    outputs = predict(model, x).numpy()
+    ranked_outputs_in_range(ranked_outputs, outputs.shape[1])
     model.eval()
     device = device_of(model)
     target = model if layer is None else (model, layer)
@@ -224,10 +250,7 @@ def _ranked_gradient_shap(
             x.to(device), ranked_outputs=ranked_outputs, nsamples=nsamples, rseed=seed
         )
     indexes = np.asarray(indexes.cpu() if hasattr(indexes, "cpu") else indexes)
-    outputs, base = (
-        predict(model, x).numpy(),
-        predict(model, background).numpy().mean(0),
-    )
+    base = predict(model, background).numpy().mean(0)
     return ShapExplanation(
         np.asarray(values),
         base[indexes],
