@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -162,8 +163,11 @@ def test_mnist_offline_names_the_folder(monkeypatch: pytest.MonkeyPatch) -> None
         data.load_mnist()
 
 
-def test_missing_monkeys_say_how_to_get_them() -> None:
-    with pytest.raises(FileNotFoundError, match="Kaggle"):
+def test_missing_monkeys_without_kagglehub_say_how_to_get_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "kagglehub", None)  # not installed
+    with pytest.raises(FileNotFoundError, match=r"pip install kagglehub[\s\S]*by hand"):
         data.load_monkeys("training")
 
 
@@ -593,3 +597,71 @@ def test_images_with_no_rgb_meaning_are_refused(
     make().save(path)
     with pytest.raises(data.ImageLoadError, match=f"odd.tif: .*{said}"):
         data.load_image(path)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_an_exif_orientation_is_applied(tmp_path: Path, suffix: str) -> None:
+    """A phone's portrait photo: stored 4 wide and 2 high, tagged "rotate 90° clockwise
+    to display" (EXIF orientation 6); it must load 2 wide and 4 high, upright."""
+    stored = np.zeros((2, 4, 3), np.uint8)
+    stored[0, 0] = [255, 255, 255]  # white at the stored top left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    path = tmp_path / f"portrait{suffix}"
+    Image.fromarray(stored).save(path, exif=exif, quality=100)
+    pixels = data.load_image(path)
+    assert pixels.shape == (3, 4, 2), "loaded sideways"
+    upright = np.rot90(stored, k=-1)  # rotated 90° clockwise, as a viewer shows it
+    brightest = np.unravel_index(pixels.sum(0).argmax().item(), (4, 2))
+    assert brightest == np.unravel_index(upright.sum(2).argmax(), (4, 2)) == (0, 1)
+
+
+class FakeKagglehub:
+    """kagglehub's dataset_download, writing a tiny copy in Kaggle's nested layout."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail, self.calls = fail, []
+
+    def dataset_download(self, handle: str, output_dir: str | None = None) -> str:
+        self.calls.append(handle)
+        if self.fail is not None:
+            raise self.fail
+        folder = Path(output_dir)
+        for split in ("training", "validation"):
+            for label in ("n0", "n1"):
+                images = folder / split / split / label
+                images.mkdir(parents=True)
+                Image.new("RGB", (8, 8)).save(images / "a.jpg")
+        (folder / "monkey_labels.txt").write_text(MONKEY_LABELS_TWO)
+        return str(folder)
+
+
+MONKEY_LABELS_TWO = (
+    "Label,  Latin Name, Common Name, Train Images, Validation Images\n"
+    "n0, alouatta_palliata, mantled_howler, 131, 26\n"
+    "n1, erythrocebus_patas, patas_monkey, 139, 28\n"
+)
+
+
+def test_missing_monkeys_are_downloaded_with_kagglehub(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeKagglehub()
+    monkeypatch.setitem(sys.modules, "kagglehub", fake)
+    images = data.load_monkeys("validation")
+    assert fake.calls == ["slothkong/10-monkey-species"]
+    assert images.classes == ["mantled_howler", "patas_monkey"] and len(images) == 2
+    data.load_monkeys("training")
+    assert len(fake.calls) == 1, "downloaded once, then read from the data root"
+
+
+def test_a_failed_kagglehub_download_says_how_to_get_the_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(
+        sys.modules, "kagglehub", FakeKagglehub(ConnectionError("no network"))
+    )
+    with pytest.raises(
+        download.DataUnavailableError, match=r"kaggle\.com[\s\S]*by hand"
+    ):
+        data.load_monkeys("training")

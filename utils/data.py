@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision import datasets
 
@@ -415,12 +415,14 @@ def load_cryptopunks() -> tuple[torch.Tensor, pd.DataFrame]:
 
 MONKEYS_DIR = "10-monkey-species"
 MONKEYS_SPLITS = ("training", "validation")
+MONKEYS_KAGGLE = "slothkong/10-monkey-species"  # public, CC0
+MONKEYS_URL = f"https://www.kaggle.com/datasets/{MONKEYS_KAGGLE}"
 MONKEYS_HOWTO = (
-    "Download the Kaggle data set 'slothkong/10-monkey-species' (a free Kaggle account "
-    "is needed: kaggle datasets download -d slothkong/10-monkey-species) and unzip it "
-    "into {folder}, so that it holds monkey_labels.txt and training/, validation/ (as "
-    "the archive unpacks, training/training/n0 … and validation/validation/n0 …, or "
-    "flat, training/n0 …)."
+    "Install kagglehub (pip install kagglehub; Colab has it) and re-run: it downloads "
+    f"the public data set without an account. Or download {MONKEYS_URL} by hand and "
+    "unzip it into {folder}, so that it holds monkey_labels.txt and training/, "
+    "validation/ (as the archive unpacks, training/training/n0 … and "
+    "validation/validation/n0 …, or flat, training/n0 …)."
 )
 
 
@@ -462,18 +464,52 @@ def _monkey_names(labels_file: Path) -> dict[str, str]:
     return names
 
 
+def _download_monkeys(folder: Path) -> Path:
+    """Kaggle's "10 Monkey Species" through ``kagglehub`` (public data sets need no
+    account) into ``folder``; the folder holding the data set (kagglehub's own cache
+    when it is too old to download elsewhere). :class:`DataUnavailableError` when
+    kagglehub is missing or the download fails."""
+    try:
+        import kagglehub
+    except ImportError:
+        raise DataUnavailableError(
+            folder,
+            MONKEYS_URL,
+            "kagglehub is not installed",
+            MONKEYS_HOWTO.format(folder=display_path(folder)),
+        ) from None
+    print(f"downloading {MONKEYS_KAGGLE} from Kaggle with kagglehub")
+    try:
+        try:
+            return Path(
+                kagglehub.dataset_download(MONKEYS_KAGGLE, output_dir=str(folder))
+            )
+        except TypeError:  # kagglehub < 0.3.11 has no output_dir: use its cache
+            return Path(kagglehub.dataset_download(MONKEYS_KAGGLE))
+    except Exception as err:  # kagglehub and requests raise many error types
+        raise DataUnavailableError(
+            folder,
+            MONKEYS_URL,
+            f"kagglehub failed: {type(err).__name__}",
+            MONKEYS_HOWTO.format(folder=display_path(folder)),
+        ) from None
+
+
 def load_monkeys(split: str, transform: Callable | None = None) -> datasets.ImageFolder:
     """Kaggle's "10 Monkey Species" (``split`` = ``"training"`` or ``"validation"``) as
     an ``ImageFolder``.
 
     Classes are the folders ``n0`` … ``n9``, found in Kaggle's nested layout
     (``training/training/n0``) or a flat one (``training/n0``); ``.classes`` is replaced
-    by the common names from ``monkey_labels.txt``. Kaggle needs an account, so nothing
-    is downloaded: a missing folder raises an error that says how to get it.
+    by the common names from ``monkey_labels.txt``. When the data root lacks the data
+    set, it is downloaded into it with ``kagglehub`` (public data sets need no Kaggle
+    account); without kagglehub or network the error says how to get it by hand.
     """
     if split not in MONKEYS_SPLITS:
         raise ValueError(f"split={split!r}: choose one of {', '.join(MONKEYS_SPLITS)}.")
     folder = data_root() / MONKEYS_DIR
+    if _monkeys_split_folder(folder, split) is None:
+        folder = _download_monkeys(folder)
     images_folder = _monkeys_split_folder(folder, split)
     labels_file = folder / "monkey_labels.txt"
     if images_folder is None or not labels_file.exists():
@@ -620,8 +656,10 @@ def load_image(
     warning whenever that is not a plain division). Of an animation or a multi-page file
     the first frame is used, with a warning. Anything else — not an image, a truncated
     or damaged file, a mode with no RGB conversion (CIELAB) — raises
-    :class:`ImageLoadError` naming the file, the problem and the fix. ``size`` is an int
-    for a square or ``(height, width)``.
+    :class:`ImageLoadError` naming the file, the problem and the fix. An EXIF
+    orientation tag (a phone's portrait photo, stored landscape) is applied first, so
+    the image is upright as a viewer shows it. ``size`` is an int for a square or
+    ``(height, width)``.
     """
     path = Path(path)
     if not path.is_file():
@@ -633,7 +671,8 @@ def load_image(
         with Image.open(path) as img:
             frames = getattr(img, "n_frames", 1)
             img.load()
-            pixels = _rgb_pixels(img, path)
+            # a phone stores a portrait photo landscape with an EXIF orientation tag
+            pixels = _rgb_pixels(ImageOps.exif_transpose(img), path)
     except UnidentifiedImageError:
         raise ImageLoadError(
             path,
