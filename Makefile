@@ -1,18 +1,25 @@
 # Two commands do all the set-up (see README):
 #   make course  - install everything into .venv and open the notebooks in JupyterLab
-#   make test    - install everything into .venv and run the unit tests and the notebooks (nbval)
+#   make test    - install everything into .venv, at the locked releases, and run the unit
+#                  tests and the notebooks (nbval)
+#   make test-latest - the same suite in .venv-latest with the newest releases; prints how
+#                  they drift from the lock (allowed to fail: it reports, CI does not run it)
+#   make lock    - after make test-latest passed: its releases become the lock
 #   make book    - build the course's website from the committed notebooks into _build/book/
 #   make test-colab - the same suite in .venv-colab: Python 3.13 with Google Colab's versions (constraints-colab.txt)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install course test lint benchmark clean-outputs install-colab test-colab book
+.PHONY: install course test lint benchmark clean-outputs install-colab test-colab book \
+	test-latest lock
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+LOCK := requirements-lock.txt
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -c $(LOCK) -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed
@@ -20,9 +27,11 @@ install: $(BIN)/.installed
 course: install
 	$(BIN)/jupyter lab notebooks/
 
+LINTED := utils tests benchmarks tools book notebooks conftest.py
+
 lint: install
-	$(BIN)/ruff check utils tests benchmarks book notebooks conftest.py
-	$(BIN)/ruff format --check utils tests benchmarks book notebooks conftest.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 test: lint
 	$(BIN)/python -m pytest
@@ -54,6 +63,23 @@ install-colab: $(COLAB_BIN)/.installed
 
 test-colab: install-colab
 	$(COLAB_BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The newest releases (no lock): how they drift from the lock, then the suite. A failure
+# here is news about a new release, not a broken course; `make lock` adopts them once green.
+LATEST_VENV ?= .venv-latest
+LATEST_BIN := $(LATEST_VENV)/bin
+
+test-latest:
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_BIN)/python -m pip install -q --upgrade pip
+	$(LATEST_BIN)/python -m pip install -q --upgrade --upgrade-strategy eager \
+	  -r requirements.txt -r requirements-dev.txt
+	$(LATEST_BIN)/python -m tools.lockfile drift $(LOCK)
+	$(LATEST_BIN)/python -m pytest $(PYTEST_ARGS)
+	touch $(LATEST_VENV)/.passed
+
+lock: $(LATEST_VENV)/.passed
+	$(LATEST_BIN)/python -m tools.lockfile write $(LOCK)
 
 clean-outputs:
 	rm -rf outputs/
