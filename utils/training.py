@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -350,11 +351,14 @@ def _cache(checkpoint: dict, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         _save_atomically(checkpoint, path)
     except (OSError, RuntimeError) as err:  # PyTorch's writer raises RuntimeError
-        print(
+        message = (
             f"trained, but not cached: {display_path(path.parent)} cannot hold the "
             f"checkpoint ({_why_not_saved(err)}). The trained model is used in this "
             f"session; free disk space or set {OUTPUT_ENV} to a writable folder to "
             "keep it for the next run."
+        )
+        print(
+            textwrap.fill(message, 88, break_long_words=False, break_on_hyphens=False)
         )
         return
     print(f"trained and cached: {path.name}")
@@ -384,11 +388,11 @@ def train_or_load(
         try:
             history = _load_checkpoint(path, model)
             print(
-                f"loaded the trained model from the cache: {path.name} "
-                "(delete it to retrain)"
+                "loaded the trained model from the cache (delete the file to "
+                f"retrain):\n  {path.name}"
             )
         except DamagedCheckpointError as err:
-            print(f"checkpoint {display_path(path)} is damaged ({err}): training again")
+            print(f"checkpoint {path.name} is damaged ({err}):\n  training again")
     if history is None:
         history = train()
         _cache(
