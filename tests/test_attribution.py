@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from utils import attribution
+from utils import attribution, cam, models
 
 
 def test_every_method_returns_pixel_maps(setup) -> None:
@@ -68,3 +68,31 @@ def test_in_batches_gives_the_maps_of_one_pass(setup) -> None:
         attribution.in_batches(attribution.saliency, model, x, targets, batch_size=2),
         attribution.saliency(model, x, targets),
     )
+
+
+def test_grad_cam_maps_explain_the_score_layer_when_given_one(setup) -> None:
+    """TinyNet ends in a softmax: Grad-CAM of its ``fc`` (the logits) differs from
+    Grad-CAM of its output, and equals utils.cam's with the same layers."""
+    model, x, targets = setup
+    of_logit = attribution.grad_cam_maps(lambda m: m.bn, lambda m: m.fc)(
+        model, x, targets
+    )
+    of_output = attribution.grad_cam_maps(lambda m: m.bn)(model, x, targets)
+    direct = cam.GradCAM(model, model.bn, score_layer=model.fc)(x, targets)
+    torch.testing.assert_close(of_logit, cam.upsample(direct, (8, 8)))
+    assert not torch.allclose(of_logit, of_output)
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((2, 3, 64, 64), r"takes \(3, 32, 32\)"),  # another size
+        ((2, 1, 32, 32), r"takes \(3, 32, 32\)"),  # grey images
+    ],
+)
+def test_images_the_model_does_not_take_are_refused(shape, message) -> None:
+    """A CifarConvNet would run on 64×64 images (its pooling adapts) and explain
+    nothing; every method refuses them before computing, naming the shape it takes."""
+    net = models.CifarConvNet().eval()
+    with pytest.raises(ValueError, match=message):
+        attribution.saliency(net, torch.rand(shape), [0, 1])

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from utils import cam
+from utils import cam, models
 
 
 class GapNet(nn.Module):
@@ -105,3 +105,55 @@ def test_bad_input_says_what_to_pass(x, targets, message) -> None:
     net = GapNet()
     with pytest.raises(ValueError, match=message):
         cam.CAM(net, net.features, net.fc)(x, targets)
+
+
+class GapSoftmaxNet(GapNet):
+    """GapNet followed by a softmax: it returns probabilities, like the course's
+    ConvNet."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(super().forward(x), dim=1)
+
+
+def test_gradcam_of_the_score_layer_explains_the_logit_not_the_probability() -> None:
+    """Selvaraju et al. differentiate the score before the softmax. For a GAP net,
+    ∂logit_c/∂A^k_ij = w_ck / (h·w), so Grad-CAM of the logit is ReLU(Σ_k w_ck A^k) / 30
+    on a 6×5 map; ∂p_c/∂A^k_ij = p_c (w_ck − Σ_j p_j w_jk) / (h·w) weights the
+    channels differently, and so gives another map."""
+    net, x = GapSoftmaxNet().eval(), torch.rand(2, 3, 6, 5)
+    targets = [1, 2]
+    features = net.features(x).detach()
+    w = net.fc.weight.detach()
+    of_logit = cam.GradCAM(net, net.features, score_layer=net.fc)(x, targets)
+    by_hand = (w[targets][:, :, None, None] * features).sum(1).clamp(min=0) / 30
+    torch.testing.assert_close(of_logit, by_hand, atol=1e-6, rtol=1e-5)
+    of_probability = cam.GradCAM(net, net.features)(x, targets)
+    p = net(x).detach()
+    alpha = p[[0, 1], targets][:, None] * (w[targets] - p @ w) / 30
+    torch.testing.assert_close(
+        of_probability,
+        (alpha[:, :, None, None] * features).sum(1).clamp(min=0),
+        atol=1e-6,
+        rtol=1e-5,
+    )
+    assert not torch.allclose(of_logit, of_probability, atol=1e-4)
+    assert all(not m._forward_hooks for m in net.modules()), "no hook left behind"
+
+
+def test_gradcam_score_layer_with_a_bad_target_says_so() -> None:
+    net = GapSoftmaxNet().eval()
+    with pytest.raises(ValueError, match="not an output"):
+        cam.GradCAM(net, net.features, score_layer=net.fc)(torch.rand(1, 3, 4, 4), [4])
+    assert all(not m._forward_hooks for m in net.modules())
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (1, 1, 32, 32)])
+def test_images_the_model_does_not_take_are_refused(shape) -> None:
+    net = models.CifarConvNet().eval()
+    for explainer in (
+        cam.GradCAM(net, net.conv6),
+        cam.GradCAM(net, net.conv6, score_layer=net.pool7),
+    ):
+        with pytest.raises(ValueError, match=r"takes \(3, 32, 32\)"):
+            explainer(torch.rand(shape), [0])
+    assert all(not m._forward_hooks for m in net.modules()), "no hook left behind"

@@ -100,6 +100,8 @@ def test_rank_correlations_count_flat_maps_as_zero() -> None:
         a, -a
     )  # absolute values: the sign does not matter
     np.testing.assert_allclose(rhos, 1.0)
+    signed, _ = faithfulness.rank_correlations(a, -a, absolute=False)
+    np.testing.assert_allclose(signed, -1.0)  # signed: the order is reversed
     with pytest.raises(ValueError, match="same shape"):
         faithfulness.rank_correlations(a, a[:2])
 
@@ -237,3 +239,58 @@ def test_deletion_to_black_equals_quantus_pixel_flipping(setup) -> None:
     assert not np.allclose(
         theirs, torch.stack(reversed_order).numpy()
     )  # the order matters
+
+
+def test_signed_rank_correlation_sees_a_sign_flip_that_the_absolute_one_misses() -> (
+    None
+):
+    """A map whose negative half is made positive keeps its |values| (ρ = 1 on
+    absolute values) while its signed ranking changes."""
+    a = torch.linspace(-1, 1, 16).reshape(1, 4, 4)
+    rhos, _ = faithfulness.rank_correlations(a, a.abs())
+    signed, flat = faithfulness.rank_correlations(a, a.abs(), absolute=False)
+    assert rhos[0] == pytest.approx(1.0) and signed[0] < 0.5 and not flat[0]
+    # ±1 is flat once signs are dropped, a ranking when they are kept
+    plus_minus, other = torch.tensor([[[1.0, -1.0]]]), torch.tensor([[[0.2, 0.1]]])
+    _, flat = faithfulness.rank_correlations(plus_minus, other)
+    _, flat_signed = faithfulness.rank_correlations(plus_minus, other, absolute=False)
+    assert flat.tolist() == [True] and flat_signed.tolist() == [False]
+
+
+def test_sign_flip_p_value_is_small_for_a_clear_shift_and_not_for_noise() -> None:
+    rng = np.random.default_rng(0)
+    shifted = rng.normal(1.0, 1.0, 30)
+    noise = rng.normal(0.0, 1.0, 30)
+    assert faithfulness.sign_flip_p_value(shifted) < 0.001
+    assert faithfulness.sign_flip_p_value(noise) > 0.05
+    # never 0: the observed signs are one of the flips
+    assert faithfulness.sign_flip_p_value(shifted, n_perm=99) >= 1 / 100
+    # all differences alike in size: the exact two-sided p is 2 / 2^N
+    exact = faithfulness.sign_flip_p_value(np.ones(4), n_perm=20_000)
+    assert exact == pytest.approx(2 / 16, abs=0.01)
+    with pytest.raises(ValueError, match="one difference per image"):
+        faithfulness.sign_flip_p_value(np.ones((3, 2)))
+
+
+def test_holm_adjusts_by_rank_and_keeps_the_order() -> None:
+    adjusted = faithfulness.holm(np.array([0.04, 0.01, 0.03, 0.5]))
+    # sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1 → 0.04, 0.09, 0.08 → 0.09, 0.5
+    np.testing.assert_allclose(adjusted, [0.09, 0.04, 0.09, 0.5])
+    assert faithfulness.holm(np.array([0.6, 0.9])).tolist() == [1.0, 1.0]
+
+
+def test_pointing_game_and_relevance_mass_on_known_maps() -> None:
+    masks = torch.zeros(3, 2, 4, dtype=torch.bool)
+    masks[:, 0, :2] = True  # two of eight pixels
+    maps = torch.zeros(3, 2, 4)
+    maps[0, 0, 1] = 3.0  # all positive attribution on the mask
+    maps[0, 1, 3] = -5.0  # negative attribution does not count
+    maps[1, 1, 0], maps[1, 0, 0] = 3.0, 1.0  # maximum off the mask, a quarter on it
+    maps[2] = 1.0  # flat: the maximum is everywhere
+    np.testing.assert_allclose(faithfulness.pointing_game(maps, masks), [1, 0, 0.25])
+    np.testing.assert_allclose(
+        faithfulness.relevance_mass(maps, masks), [1, 0.25, 0.25]
+    )
+    assert faithfulness.relevance_mass(-maps[:1].abs(), masks[:1]).tolist() == [0.0]
+    with pytest.raises(ValueError, match="boolean masks"):
+        faithfulness.pointing_game(maps, masks.float())

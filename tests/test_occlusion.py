@@ -123,3 +123,18 @@ def test_a_target_outside_the_outputs_and_a_misshapen_baseline_are_clear_errors(
         occlusion.occlusion_attribution(model, image, target=1)
     with pytest.raises(ValueError, match="does not match the image"):
         occlusion.occlusion_attribution(model, image, baseline=torch.zeros(3, 4, 4))
+
+
+@pytest.mark.parametrize(
+    "entry_point",
+    [
+        occlusion.occluded_outputs,
+        occlusion.occlusion_attribution,
+        occlusion.occluded_outputs_loop,
+    ],
+)
+@pytest.mark.parametrize("shape", [(3, 64, 64), (1, 32, 32)])
+def test_an_image_the_model_does_not_take_is_refused(entry_point, shape) -> None:
+    net = models.CifarConvNet().eval()
+    with pytest.raises(ValueError, match=r"takes \(3, 32, 32\)"):
+        entry_point(net, torch.rand(shape))

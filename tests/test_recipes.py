@@ -1,11 +1,12 @@
 import pickle
+import unittest.mock
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from utils import config, data, models, recipes
+from utils import config, data, hooks, models, recipes
 
 
 def test_the_cifar_setup_follows_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,8 +70,8 @@ def test_a_variant_or_another_seed_trains_its_own_model(capsys) -> None:
         )  # seeded, deterministic
     recipes.train_cifar_convnet(train_set, val_set, setup, variant="roar_test")
     assert (
-        "loaded the trained model from the cache: cifar10_convnet_roar_test-"
-        in capsys.readouterr().out
+        "loaded the trained model from the cache (delete the file to retrain):\n"
+        "  cifar10_convnet_roar_test-" in capsys.readouterr().out
     )
     other_pixels = data.LabelledImages(
         train_set.x.flip(-1), train_set.y, train_set.classes
@@ -161,3 +162,44 @@ def test_earring_split_is_seeded_and_exactly_three_to_one() -> None:
         torch.sort(torch.cat([train_idx, test_idx])).values, torch.arange(10_000)
     )
     assert torch.equal(recipes.earring_split()[0], train_idx)
+
+
+def test_the_logits_layer_gives_the_scores_before_the_softmax() -> None:
+    torch.manual_seed(0)
+    convnet, x = models.CifarConvNet().eval(), torch.rand(2, 3, 32, 32)
+    layer = recipes.cifar_logits_layer(convnet)
+    with hooks.captured(layer) as record:
+        probabilities = convnet(x)
+    torch.testing.assert_close(record.output.flatten(1), convnet.logits(x))
+    torch.testing.assert_close(record.output.flatten(1).softmax(1), probabilities)
+    resnet = models.CifarResNet(depth=8)
+    wrapped = recipes.PixelsToProbabilities(resnet, (0.5,) * 3, (0.25,) * 3)
+    assert recipes.cifar_logits_layer(wrapped) is resnet.linear
+    with pytest.raises(ValueError, match="No CifarConvNet or CifarResNet"):
+        recipes.cifar_logits_layer(torch.nn.Linear(2, 2))
+
+
+def test_random_labels_permute_the_labels_and_key_the_cache_by_them(capsys) -> None:
+    setup = recipes.CifarConvNetSetup(
+        n_train=None, n_val=None, epochs=1, n_background=4
+    )
+    train_set, val_set = tiny_cifar(32), tiny_cifar(16)
+    seen = []
+    original = recipes.train_cifar_convnet
+
+    def spy(train, val, setup, variant="", seed=None):
+        seen.append((train.y.clone(), variant))
+        return original(train, val, setup, variant=variant, seed=seed)
+
+    with unittest.mock.patch.object(recipes, "train_cifar_convnet", spy):
+        recipes.train_cifar_convnet_on_random_labels(train_set, val_set, setup, seed=0)
+        recipes.train_cifar_convnet_on_random_labels(train_set, val_set, setup, seed=0)
+        recipes.train_cifar_convnet_on_random_labels(train_set, val_set, setup, seed=1)
+    (labels0, variant0), (again, _), (labels1, variant1) = seen
+    assert torch.equal(labels0.sort().values, train_set.y.sort().values), (
+        "a permutation"
+    )
+    assert not torch.equal(labels0, train_set.y) and torch.equal(labels0, again)
+    assert variant0.startswith("random_labels_") and variant0 != variant1
+    out = capsys.readouterr().out
+    assert out.count("loaded the trained model from the cache") == 1, "seed 0 twice"

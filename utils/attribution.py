@@ -21,7 +21,7 @@ from tqdm import tqdm
 from . import cam, occlusion, shapley
 from .config import device_of
 from .faithfulness import blurred
-from .inputs import image_batch, targets_in_range
+from .inputs import fits_model, image_batch, targets_in_range
 
 Method = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 # Integrated Gradients' integration steps for the maps (notebook 07 measures the error)
@@ -33,17 +33,23 @@ IG_BATCH = 256
 def checked(
     model: nn.Module, x: torch.Tensor, targets: torch.Tensor
 ) -> tuple[torch.Tensor, list[int]]:
-    """``x`` on the model's device and ``targets`` as a list, after checking both (one
-    output pass on the first image tells how many outputs the model has)."""
-    x = image_batch(x).to(device_of(model))
+    """``x`` on the model's device and ``targets`` as a list, after checking both: ``x``
+    a finite batch of images the model takes (:func:`utils.inputs.fits_model`), and one
+    output pass on the first image tells how many outputs the model has."""
+    x = fits_model(model, image_batch(x)).to(device_of(model))
     with torch.no_grad():
         num_outputs = model.eval()(x[:1]).shape[1]
     return x, targets_in_range(targets, num_outputs, batch=len(x)).tolist()
 
 
 def saliency(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """|∂ output / ∂ pixel|, largest over channels (Simonyan et al. 2014), via Captum's
-    ``Saliency``."""
+    """|∂ output / ∂ pixel|, largest over channels, via Captum's ``Saliency``.
+
+    Simonyan, Vedaldi, Zisserman, "Deep Inside Convolutional Networks: Visualising Image
+    Classification Models and Saliency Maps", ICLR workshop 2014:
+    M_ij = max_c |∂S/∂x_cij| (they differentiate the class score before the softmax;
+    this explains whatever the model returns).
+    """
     x, targets = checked(model, x, targets)
     return Saliency(model).attribute(x, target=targets, abs=True).amax(1).detach().cpu()
 
@@ -51,8 +57,11 @@ def saliency(model: nn.Module, x: torch.Tensor, targets: torch.Tensor) -> torch.
 def integrated_gradients(
     model: nn.Module, x: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """Integrated Gradients from a black image (Sundararajan et al. 2017), via Captum,
-    ``IG_STEPS`` steps."""
+    """Integrated Gradients from a black image, via Captum, ``IG_STEPS`` quadrature
+    nodes: (x − x′) · ∫₀¹ ∂f(x′ + α(x − x′))/∂x dα with x′ = 0, summed over channels.
+
+    Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep Networks", ICML 2017.
+    """
     x, targets = checked(model, x, targets)
     attr = IntegratedGradients(model).attribute(
         x, target=targets, n_steps=IG_STEPS, internal_batch_size=IG_BATCH
@@ -109,12 +118,14 @@ def deep_shap_maps(background: torch.Tensor) -> Method:
     )
 
 
-def gradient_shap_maps(background: torch.Tensor, nsamples: int = 64) -> Method:
+def gradient_shap_maps(
+    background: torch.Tensor, nsamples: int = 64, seed: int = 0
+) -> Method:
     """SHAP's GradientExplainer (expected gradients) on the input pixels (see
-    :func:`utils.shapley.gradient_shap`)."""
+    :func:`utils.shapley.gradient_shap`), its random draws seeded with ``seed``."""
     return _per_target(
         lambda column, x: shapley.gradient_shap(
-            column, background, x, nsamples=nsamples
+            column, background, x, nsamples=nsamples, seed=seed
         )
     )
 
@@ -145,14 +156,20 @@ def occlusion_maps(window: int = 4, stride: int = 2, blur: bool = False) -> Meth
     return method
 
 
-def grad_cam_maps(feature_layer_of: Callable[[nn.Module], nn.Module]) -> Method:
-    """Grad-CAM on ``feature_layer_of(model)``, upsampled to the image."""
+def grad_cam_maps(
+    feature_layer_of: Callable[[nn.Module], nn.Module],
+    score_layer_of: Callable[[nn.Module], nn.Module] | None = None,
+) -> Method:
+    """Grad-CAM on ``feature_layer_of(model)``, upsampled to the image; it explains the
+    output of ``score_layer_of(model)`` (the logits, as Selvaraju et al. do), or the
+    model's own output when that is ``None`` (see :class:`utils.cam.GradCAM`)."""
 
     def method(
         model: nn.Module, x: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         x, targets = checked(model, x, targets)
-        maps = cam.GradCAM(model, feature_layer_of(model))(x, targets)
+        score_layer = None if score_layer_of is None else score_layer_of(model)
+        maps = cam.GradCAM(model, feature_layer_of(model), score_layer)(x, targets)
         return cam.upsample(maps, tuple(x.shape[-2:])).detach().cpu()
 
     return method

@@ -10,6 +10,7 @@ come from, so each is a small subclass of ``BaseCAM``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,7 @@ from torch import nn
 
 from .config import device_of
 from .hooks import captured
-from .inputs import image_batch, targets_in_range
+from .inputs import fits_model, image_batch, targets_in_range
 
 
 class BaseCAM:
@@ -28,12 +29,24 @@ class BaseCAM:
     one target class per image returns (N, h, w) maps at the feature map's resolution,
     computed on the model's device and returned on the CPU; :func:`upsample` brings them
     to the image's.
+
+    Args:
+        score_layer: the module whose output (N, K, ...) holds the class scores to
+            explain, for a model that ends in a softmax or sigmoid: its logits layer.
+            ``None`` explains the model's own output (right for a model that returns
+            logits).
     """
 
     needs_gradient = False
 
-    def __init__(self, model: nn.Module, feature_layer: nn.Module) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        feature_layer: nn.Module,
+        score_layer: nn.Module | None = None,
+    ) -> None:
         self.model, self.feature_layer = model.eval(), feature_layer
+        self.score_layer = score_layer
 
     def channel_weights(
         self,
@@ -47,21 +60,26 @@ class BaseCAM:
     def __call__(
         self, x: torch.Tensor, targets: Sequence[int] | torch.Tensor
     ) -> torch.Tensor:
-        x = image_batch(x).to(device_of(self.model))
+        x = fits_model(self.model, image_batch(x)).to(device_of(self.model))
         if self.needs_gradient:
             # gradients must reach the features even through a frozen backbone
             x = x.detach().requires_grad_()
+        scored = (
+            nullcontext() if self.score_layer is None else captured(self.score_layer)
+        )
         with (
             torch.set_grad_enabled(self.needs_gradient),
             captured(self.feature_layer, self.needs_gradient) as rec,
+            scored as score_rec,
         ):
-            logits = self.model(x)
-            targets = targets_in_range(targets, logits.shape[1], batch=len(x)).to(
+            outputs = self.model(x)
+            scores = outputs if score_rec is None else score_rec.output.flatten(1)
+            targets = targets_in_range(targets, scores.shape[1], batch=len(x)).to(
                 x.device
             )
             if self.needs_gradient:
                 self.model.zero_grad()
-                logits.gather(1, targets[:, None]).sum().backward()
+                scores.gather(1, targets[:, None]).sum().backward()
         weights = self.channel_weights(rec.output.detach(), rec.gradient, targets)
         return self.post_process(
             (weights[:, :, None, None] * rec.output.detach()).sum(1)
@@ -88,7 +106,10 @@ class CAM(BaseCAM):
 
 class GradCAM(BaseCAM):
     """Grad-CAM: the channel weights are the spatially averaged gradients of the
-    target's logit; the map keeps only positive evidence (ReLU), as in the paper."""
+    target's score, α_k = mean_ij ∂y^c/∂A^k_ij, and the map ReLU(Σ_k α_k A^k) keeps
+    only positive evidence. Selvaraju et al. differentiate the score y^c *before* the
+    softmax: for a model that returns probabilities, pass its logits layer as
+    ``score_layer``."""
 
     needs_gradient = True
 

@@ -1,5 +1,6 @@
-"""Is an attribution map faithful to the model? Deletion and insertion curves
-(Petsiuk et al. 2018).
+"""Is an attribution map right? Deletion and insertion curves (Petsiuk et al. 2018),
+ROAR's removal, rank correlations for sanity checks, robustness, localisation against
+a ground-truth mask, and the paired tests that compare methods.
 
 Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of Black-box
 Models", BMVC 2018. Deletion removes pixels in order of decreasing attribution and
@@ -22,6 +23,7 @@ from .config import device_of
 
 STEPS = 32  # points on each curve
 BOOTSTRAP_SAMPLES = 2000  # resamples behind every confidence interval
+PERMUTATIONS = 10_000  # random sign flips behind every permutation p-value
 
 
 def blurred(image: torch.Tensor) -> torch.Tensor:
@@ -184,6 +186,84 @@ def bootstrap_ci(
     )
 
 
+def sign_flip_p_value(
+    differences: np.ndarray, n_perm: int = PERMUTATIONS, seed: int = 0
+) -> float:
+    """Two-sided p-value of "the mean per-image difference is 0" by a paired sign-flip
+    permutation test.
+
+    Under the null hypothesis each image's difference (N,) between two methods is as
+    likely to have either sign, so flipping the signs at random draws the null
+    distribution of the mean (Good 2005, "Permutation, Parametric and Bootstrap Tests
+    of Hypotheses"). p = (1 + #{|mean of flipped| ≥ |observed mean|}) /
+    (1 + ``n_perm``): never 0, and valid for a finite number of flips.
+    """
+    differences = np.asarray(differences, dtype=float)
+    if differences.ndim != 1 or len(differences) < 2:
+        raise ValueError(
+            f"Expected one difference per image (N,) with N ≥ 2, got shape "
+            f"{differences.shape}."
+        )
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], (n_perm, len(differences)))
+    flipped = np.abs((signs * differences).mean(1))
+    extreme = (flipped >= abs(differences.mean()) - 1e-12).sum()
+    return float((1 + extreme) / (1 + n_perm))
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (same order): reject the hypotheses whose
+    adjusted p is below α and the family-wise error rate stays below α.
+
+    Holm, "A Simple Sequentially Rejective Multiple Test Procedure", Scandinavian
+    Journal of Statistics 1979: the k-th smallest of m p-values is multiplied by
+    m − k + 1, and the adjusted values are made non-decreasing (capped at 1).
+    """
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    scaled = p[order] * (len(p) - np.arange(len(p)))
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    return adjusted
+
+
+def pointing_game(maps: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
+    """(N,) pointing-game score of each map (N, H, W) against a ground-truth mask
+    (N, H, W, bool): 1 where the map's largest value lies on the mask, 0 where not.
+
+    Zhang, Bargal, Lin, Brandt, Shen, Sclaroff, "Top-Down Neural Attention by
+    Excitation Backprop", IJCV 2018 (ECCV 2016), count a hit when the maximum falls on
+    the object (with a tolerance of 15 pixels on large images; none here). Where
+    several pixels share the largest value, the score is the share of them on the
+    mask, so a flat map scores the mask's area share, as a random map does on average.
+    """
+    _check_masks(maps, masks)
+    flat_maps, flat_masks = maps.flatten(1), masks.flatten(1)
+    top = flat_maps == flat_maps.amax(1, keepdim=True)
+    return ((top & flat_masks).sum(1) / top.sum(1)).numpy()
+
+
+def relevance_mass(maps: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
+    """(N,) share of each map's positive attribution that falls on the ground-truth
+    mask: Σ_mask max(a, 0) / Σ max(a, 0) (0 for a map with no positive value).
+
+    Arras, Osman, Samek, "CLEVR-XAI: A benchmark dataset for the ground truth
+    evaluation of neural network explanations", Information Fusion 2022 ("relevance
+    mass accuracy"). A map spread evenly scores the mask's area share.
+    """
+    _check_masks(maps, masks)
+    positive = maps.clamp(min=0).flatten(1)
+    inside = (positive * masks.flatten(1)).sum(1)
+    return (inside / positive.sum(1).clamp(min=1e-30)).numpy()
+
+
+def _check_masks(maps: torch.Tensor, masks: torch.Tensor) -> None:
+    if maps.ndim != 3 or masks.shape != maps.shape or masks.dtype != torch.bool:
+        raise ValueError(
+            "Expected maps (N, H, W) and boolean masks of the same shape, got "
+            f"{tuple(maps.shape)} and {tuple(masks.shape)} {masks.dtype}."
+        )
+
+
 def is_flat(maps: torch.Tensor) -> torch.Tensor:
     """(N,) True where a map (N, H, W) is constant: it ranks no pixel above another."""
     flat = maps.flatten(1)
@@ -191,15 +271,16 @@ def is_flat(maps: torch.Tensor) -> torch.Tensor:
 
 
 def rank_correlations(
-    a: torch.Tensor, b: torch.Tensor
+    a: torch.Tensor, b: torch.Tensor, absolute: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman's ρ between |a[i]| and |b[i]| for each pair of maps (N, H, W)
-    (Adebayo et al. 2018).
+    """Spearman's ρ between |a[i]| and |b[i]| (or, with ``absolute=False``, between the
+    signed a[i] and b[i]) for each pair of maps (N, H, W) (Adebayo et al. 2018).
 
     Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018, compare maps by the
-    rank correlation of their absolute values. A constant map has no ranking, so ρ is
-    undefined there: it is returned as 0, and the second array says where (count these:
-    a flat map "passes" a test that asks for ρ ≈ 0 without explaining anything).
+    rank correlation of their absolute values and of their signed values, and report
+    both. A constant map has no ranking, so ρ is undefined there: it is returned as 0,
+    and the second array says where (count these: a flat map "passes" a test that asks
+    for ρ ≈ 0 without explaining anything).
 
     Returns:
         rhos (N,) and flat (N,), True where either map is constant.
@@ -209,10 +290,12 @@ def rank_correlations(
             "Expected two stacks of maps of the same shape (N, H, W), got "
             f"{tuple(a.shape)} and {tuple(b.shape)}."
         )
-    flat = (is_flat(a.abs()) | is_flat(b.abs())).numpy()
+    if absolute:
+        a, b = a.abs(), b.abs()
+    flat = (is_flat(a) | is_flat(b)).numpy()
     rhos = np.array(
         [
-            0.0 if f else spearmanr(x.abs().flatten(), y.abs().flatten())[0]
+            0.0 if f else spearmanr(x.flatten(), y.flatten())[0]
             for x, y, f in zip(a, b, flat)
         ]
     )

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .config import device_of
-from .inputs import baseline_like, one_image, targets_in_range
+from .inputs import baseline_like, fits_model, one_image, targets_in_range
 
 BATCH_SIZE = 256  # occluded copies per forward pass
 
@@ -60,6 +60,7 @@ def _occlude(
     """(original output, outputs (nH, nW) with each window occluded, window masks
     (nH, nW, H, W)), on the CPU."""
     _check_window(image, window, stride)
+    fits_model(model, image[None])
     baseline_like(baseline, image)
     model.eval()
     device = device_of(model)
@@ -150,7 +151,7 @@ def occluded_outputs_loop(
     """
     model.eval()
     device = device_of(model)
-    height, width = one_image(image).shape[1:]
+    height, width = fits_model(model, one_image(image)[None]).shape[2:]
     result = torch.zeros(height, width)
     for i in range(height):
         for j in range(width):

@@ -144,6 +144,32 @@ def train_cifar_convnet(
     return model, history
 
 
+def train_cifar_convnet_on_random_labels(
+    train_set: data.LabelledImages,
+    val_set: data.LabelledImages,
+    setup: CifarConvNetSetup,
+    seed: int | None = None,
+) -> tuple[models.CifarConvNet, training.History]:
+    """The ConvNet of :func:`train_cifar_convnet` trained on ``train_set``'s images with
+    their labels permuted at random (seeded), or loaded from the cache: the data
+    randomisation test of Adebayo et al., "Sanity Checks for Saliency Maps",
+    NeurIPS 2018, §5. The network can only memorise; its test accuracy is chance.
+
+    The permutation's fingerprint goes into the cache's variant name (the key of
+    :func:`train_cifar_convnet` sees the images, not the labels); ``seed`` (default:
+    the run's) sets the permutation, the initial weights and the batch order.
+    """
+    seed = config.run_seed() if seed is None else seed
+    order = torch.randperm(
+        len(train_set), generator=torch.Generator().manual_seed(seed)
+    )
+    shuffled = data.LabelledImages(train_set.x, train_set.y[order], train_set.classes)
+    labels = hashlib.sha256(shuffled.y.numpy().tobytes()).hexdigest()[:8]
+    return train_cifar_convnet(
+        shuffled, val_set, setup, variant=f"random_labels_{labels}", seed=seed
+    )
+
+
 class PixelsToProbabilities(nn.Module):
     """A CIFAR-10 network that expects normalised inputs and returns logits
     (the pretrained ResNet20), wrapped to take (N, 3, 32, 32) pixels in [0, 1] and
@@ -192,28 +218,50 @@ def cifar_last_feature_map(model: nn.Module) -> nn.Module:
     )
 
 
+def cifar_logits_layer(model: nn.Module) -> nn.Module:
+    """The module whose output holds the class scores before the softmax (Grad-CAM's
+    y^c): ``pool7`` of the ConvNet (N, 10, 1, 1), ``linear`` of a CIFAR ResNet, found
+    inside any wrapper."""
+    for module in model.modules():
+        if isinstance(module, models.CifarConvNet):
+            return module.pool7
+        if isinstance(module, models.CifarResNet):
+            return module.linear
+    raise ValueError(
+        f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of "
+        "the course's CIFAR-10 networks, or call attribution.grad_cam_maps with your "
+        "own layers."
+    )
+
+
 def cifar_attribution_methods(
     model: nn.Module, background: torch.Tensor
 ) -> dict[str, attribution.Method]:
     """The maps notebook 07 compares on a CIFAR-10 network, at its settings (by mode).
 
-    Grad-CAM uses the last 8×8 feature map (:func:`cifar_last_feature_map`). Occlusion
-    hides 4×4 windows (stride 2), once with a blurred copy of the image (the removal of
-    the blur deletion metric) and once with black (that of the black one). Deep SHAP
-    only where DeepExplainer is exact, networks whose every nonlinearity is a module:
-    the ConvNet, not the ResNet (``torch.relu`` in its blocks).
+    Grad-CAM uses the last 8×8 feature map (:func:`cifar_last_feature_map`) and
+    explains the logit (:func:`cifar_logits_layer`), as Selvaraju et al. do; the other
+    methods explain the probability the network returns. Occlusion hides 4×4 windows
+    (stride 2), once with a blurred copy of the image (the removal of the blur deletion
+    metric) and once with black (that of the black one). Deep SHAP only where
+    DeepExplainer is exact, networks whose every nonlinearity is a module: the
+    ConvNet, not the ResNet (``torch.relu`` in its blocks). Gradient SHAP's samples and
+    the random maps are seeded with the run's seed.
     """
+    seed = config.run_seed()  # Gradient SHAP's samples and the random maps
     methods = {
         "Deep SHAP": attribution.deep_shap_maps(background),
         "Gradient SHAP": attribution.gradient_shap_maps(
-            background, nsamples=by_mode(quick=32, full=200)
+            background, nsamples=by_mode(quick=32, full=200), seed=seed
         ),
         "Integrated Gradients": attribution.integrated_gradients,
         "Saliency": attribution.saliency,
         "Occlusion (blur)": attribution.occlusion_maps(window=4, stride=2, blur=True),
         "Occlusion (black)": attribution.occlusion_maps(window=4, stride=2, blur=False),
-        "Grad-CAM": attribution.grad_cam_maps(cifar_last_feature_map),
-        "Random": attribution.random_maps(),
+        "Grad-CAM": attribution.grad_cam_maps(
+            cifar_last_feature_map, cifar_logits_layer
+        ),
+        "Random": attribution.random_maps(seed),
     }
     if not any(isinstance(m, models.CifarConvNet) for m in model.modules()):
         del methods["Deep SHAP"]
