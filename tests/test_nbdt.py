@@ -225,3 +225,21 @@ def test_tree_supervision_lowers_the_tree_loss_and_keeps_batchnorm_statistics() 
         "BatchNorm must keep its running statistics"
     )
     assert not head.training
+
+
+def test_fine_tuning_shows_one_progress_bar_for_all_epochs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bar per epoch would print one more output per epoch in a notebook."""
+    weights = clustered_weights()
+    root = nbdt.induce_hierarchy(weights, CLASSES)
+    inputs = torch.tensor(weights, dtype=torch.float32).repeat(20, 1)
+    labels = torch.arange(5).repeat(20)
+    nbdt.finetune_with_tree_supervision(
+        nn.Linear(2, 5), inputs, labels, root, epochs=3, batch_size=20
+    )
+    bars = [line for line in capsys.readouterr().err.split("\n") if "tree" in line]
+    assert len(bars) == 1, bars
+    assert "15/15" in bars[0].split("\r")[-1], (
+        "the bar counts the batches of all epochs"
+    )

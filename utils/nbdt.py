@@ -363,6 +363,9 @@ def finetune_with_tree_supervision(
     steps = epochs * -(-len(inputs) // batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     generator, history, step = torch.Generator().manual_seed(seed), [], 0
+    # one bar for all epochs, refreshed at most every 10 s: a notebook stores every
+    # refresh as an output of its own
+    bar = tqdm(total=steps, desc="tree supervision", unit="batch", mininterval=10)
     head.train()
     for module in head.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
@@ -370,12 +373,10 @@ def finetune_with_tree_supervision(
     try:
         for epoch in range(epochs):
             total = 0.0
-            for batch in tqdm(
-                torch.randperm(len(inputs), generator=generator).split(batch_size),
-                desc=f"tree supervision, epoch {epoch + 1}/{epochs}",
-                leave=False,
-                mininterval=10,
+            for batch in torch.randperm(len(inputs), generator=generator).split(
+                batch_size
             ):
+                bar.update()
                 beta, omega = loss_weights(step / steps, omega_end, beta_end)
                 x, y = inputs[batch].to(device).float(), labels[batch].to(device)
                 loss = tree_supervision_loss(root, head(x), y, beta, omega)
@@ -393,6 +394,8 @@ def finetune_with_tree_supervision(
                     "omega": omega,
                 }
             )
+            bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]['loss']:.3f}")
     finally:
+        bar.close()
         head.eval()
     return history
