@@ -202,36 +202,33 @@ def cifar_resnet20_on_pixels() -> PixelsToProbabilities:
     )
 
 
+def _cifar_module(model: nn.Module, convnet: str, resnet: str) -> nn.Module:
+    """The submodule named ``convnet`` of a CifarConvNet or ``resnet`` of a CifarResNet,
+    found inside any wrapper."""
+    for module in model.modules():
+        if isinstance(module, models.CifarConvNet):
+            return getattr(module, convnet)
+        if isinstance(module, models.CifarResNet):
+            return getattr(module, resnet)
+    raise ValueError(
+        f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of "
+        "the course's CIFAR-10 networks, or call attribution.grad_cam_maps with your "
+        "own layers."
+    )
+
+
 def cifar_last_feature_map(model: nn.Module) -> nn.Module:
     """The module whose output is the last 8×8 feature map of a CIFAR-10 network
     (Grad-CAM's layer): ``relu6`` of the ConvNet (before its last max-pool), ``layer3``
     of a CIFAR ResNet, found inside any wrapper."""
-    for module in model.modules():
-        if isinstance(module, models.CifarConvNet):
-            return module.relu6
-        if isinstance(module, models.CifarResNet):
-            return module.layer3
-    raise ValueError(
-        f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of "
-        "the course's CIFAR-10 networks, or call attribution.grad_cam_maps with your "
-        "own layer."
-    )
+    return _cifar_module(model, "relu6", "layer3")
 
 
 def cifar_logits_layer(model: nn.Module) -> nn.Module:
     """The module whose output holds the class scores before the softmax (Grad-CAM's
     y^c): ``pool7`` of the ConvNet (N, 10, 1, 1), ``linear`` of a CIFAR ResNet, found
     inside any wrapper."""
-    for module in model.modules():
-        if isinstance(module, models.CifarConvNet):
-            return module.pool7
-        if isinstance(module, models.CifarResNet):
-            return module.linear
-    raise ValueError(
-        f"No CifarConvNet or CifarResNet inside {type(model).__name__}: pass one of "
-        "the course's CIFAR-10 networks, or call attribution.grad_cam_maps with your "
-        "own layers."
-    )
+    return _cifar_module(model, "pool7", "linear")
 
 
 def cifar_attribution_methods(
