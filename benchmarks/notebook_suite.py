@@ -69,30 +69,37 @@ def run(notebook: Path, out_dir: Path) -> tuple[float, float, int]:
     return seconds, int(peak_kib) / 1024, int(code)
 
 
+def _merge_streams(outputs: list) -> list:
+    """``outputs`` with consecutive stream outputs of one name merged into one."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and last is not None
+            and last.output_type == "stream"
+            and last.name == output.name
+        ):
+            last.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def tidy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """``notebook`` with each cell's consecutive stream outputs of one name merged, text
-    overwritten by a carriage return removed, and streams left empty dropped."""
+    overwritten by a carriage return removed, and streams left empty dropped (then
+    merged again: an empty stderr between two stdout chunks no longer parts them)."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        merged: list = []
-        for output in cell.outputs:
-            last = merged[-1] if merged else None
-            if (
-                output.output_type == "stream"
-                and last is not None
-                and last.output_type == "stream"
-                and last.name == output.name
-            ):
-                last.text += output.text
-            else:
-                merged.append(output)
+        merged = _merge_streams(cell.outputs)
         for output in merged:
             if output.output_type == "stream":
                 output.text = OVERWRITTEN.sub("", output.text.replace("\r\n", "\n"))
-        cell.outputs = [
-            o for o in merged if o.output_type != "stream" or o.text.strip("\r\n ")
-        ]
+        cell.outputs = _merge_streams(
+            [o for o in merged if o.output_type != "stream" or o.text.strip("\r\n ")]
+        )
     return notebook
 
 

@@ -120,6 +120,22 @@ def test_tidy_keeps_what_a_terminal_shows_of_progress_bars() -> None:
     ]
 
 
+def test_tidy_is_idempotent_when_an_empty_stream_separates_two() -> None:
+    cell = nbformat.v4.new_code_cell("load()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="loaded a\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="\r"),
+        nbformat.v4.new_output("stream", name="stdout", text="loaded b\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    once = notebook_suite.tidy(notebook)
+    assert [(o.name, o.text) for o in once.cells[0].outputs] == [
+        ("stdout", "loaded a\nloaded b\n")
+    ]
+    twice = notebook_suite.tidy(copy.deepcopy(once))
+    assert twice.cells[0].outputs == once.cells[0].outputs
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_outputs_are_tidy(path: Path) -> None:
     """Committed through `python -m benchmarks.notebook_suite --commit`: no progress
