@@ -32,7 +32,7 @@ def blurred(image: torch.Tensor) -> torch.Tensor:
     return gaussian_blur(image[None], kernel_size=11, sigma=5.0)[0]
 
 
-def _curve(
+def removal_curve(
     model: nn.Module,
     start: torch.Tensor,
     end: torch.Tensor,
@@ -40,8 +40,9 @@ def _curve(
     target: int,
     steps: int,
 ) -> torch.Tensor:
-    """Probabilities of ``target`` while the pixels in ``order`` switch from ``start``
-    to ``end``."""
+    """(steps + 1,) probabilities of ``target`` while the pixels in ``order`` (a
+    permutation of the H·W pixel indices) switch from ``start`` to ``end`` (C, H, W):
+    the curve behind every deletion and insertion metric here."""
     n_pixels = order.numel()
     counts = torch.linspace(0, n_pixels, steps + 1).round().long()
     rank = torch.empty(n_pixels, dtype=torch.long)
@@ -62,7 +63,7 @@ def deletion_curve(
     """(steps + 1,) probability of ``target`` as the most-attributed pixels of (C, H, W)
     ``image`` are set to 0."""
     order = saliency.flatten().argsort(descending=True)
-    return _curve(model, image, torch.zeros_like(image), order, target, steps)
+    return removal_curve(model, image, torch.zeros_like(image), order, target, steps)
 
 
 def blurred_deletion_curve(
@@ -76,7 +77,7 @@ def blurred_deletion_curve(
     adding the out-of-distribution black specks that make random deletion look as good
     as any map."""
     order = saliency.flatten().argsort(descending=True)
-    return _curve(model, image, blurred(image), order, target, steps)
+    return removal_curve(model, image, blurred(image), order, target, steps)
 
 
 def insertion_curve(
@@ -89,7 +90,7 @@ def insertion_curve(
     """(steps + 1,) probability of ``target`` as the most-attributed pixels are restored
     into a blurred copy."""
     order = saliency.flatten().argsort(descending=True)
-    return _curve(model, blurred(image), image, order, target, steps)
+    return removal_curve(model, blurred(image), image, order, target, steps)
 
 
 def remove_top(
